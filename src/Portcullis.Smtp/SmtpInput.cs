@@ -84,29 +84,42 @@ public sealed class SmtpInput
                 continue;
             }
             var line = buffer.Slice(0, lf.Value);
-            _reader.AdvanceTo(buffer.GetPosition(1, lf.Value));
-            if (discarding)
+            var next = buffer.GetPosition(1, lf.Value);
+            try
             {
-                return new CommandLine(LineKind.TooLong, "");
+                if (discarding)
+                {
+                    return new CommandLine(LineKind.TooLong, "");
+                }
+                return Classify(line, maxLength);
             }
-            var endsWithCr = line.Length > 0 && LastByte(line) == CR;
-            var content = endsWithCr ? line.Slice(0, line.Length - 1) : line;
-            if (content.Length + 2 > maxLength)
+            finally
             {
-                return new CommandLine(LineKind.TooLong, "");
+                // Only now: the line's memory belongs to the pipe again once we advance past it.
+                _reader.AdvanceTo(next);
             }
-            Span<byte> bytes = content.Length <= 1024 ? stackalloc byte[(int)content.Length] : new byte[content.Length];
-            content.CopyTo(bytes);
-            if (!endsWithCr || bytes.Contains(CR))
-            {
-                return new CommandLine(LineKind.BareLineEnding, Utf8.GetString(bytes));
-            }
-            if (bytes.Contains((byte)0))
-            {
-                return new CommandLine(LineKind.Nul, "");
-            }
-            return new CommandLine(LineKind.Line, Utf8.GetString(bytes));
         }
+    }
+
+    private static CommandLine Classify(ReadOnlySequence<byte> line, int maxLength)
+    {
+        var endsWithCr = line.Length > 0 && LastByte(line) == CR;
+        var content = endsWithCr ? line.Slice(0, line.Length - 1) : line;
+        if (content.Length + 2 > maxLength)
+        {
+            return new CommandLine(LineKind.TooLong, "");
+        }
+        Span<byte> bytes = content.Length <= 1024 ? stackalloc byte[(int)content.Length] : new byte[content.Length];
+        content.CopyTo(bytes);
+        if (!endsWithCr || bytes.Contains(CR))
+        {
+            return new CommandLine(LineKind.BareLineEnding, Utf8.GetString(bytes));
+        }
+        if (bytes.Contains((byte)0))
+        {
+            return new CommandLine(LineKind.Nul, "");
+        }
+        return new CommandLine(LineKind.Line, Utf8.GetString(bytes));
     }
 
     /// <summary>

@@ -13,7 +13,7 @@ public interface IMessageQueue : IAsyncDisposable
     Task EnqueueAsync(QueuedMessage message, CancellationToken ct);
 
     /// <summary>Recipients whose next attempt is due, oldest first.</summary>
-    Task<IReadOnlyList<DeliveryWork>> ClaimDueAsync(int max, DateTimeOffset now, CancellationToken ct);
+    Task<IReadOnlyList<DeliveryWork>> ClaimDueAsync(int max, DateTimeOffset now, Policy.RecipientRoute route, CancellationToken ct);
 
     /// <summary>Records attempt results; a message leaves the queue when none of its recipients is pending.</summary>
     Task CompleteAsync(IReadOnlyList<AttemptResult> results, CancellationToken ct);

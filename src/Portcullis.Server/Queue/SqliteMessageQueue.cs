@@ -105,7 +105,7 @@ public sealed class SqliteMessageQueue : IMessageQueue
         return op.Done.Task.WaitAsync(ct);
     }
 
-    public async Task<IReadOnlyList<DeliveryWork>> ClaimDueAsync(int max, DateTimeOffset now, CancellationToken ct)
+    public async Task<IReadOnlyList<DeliveryWork>> ClaimDueAsync(int max, DateTimeOffset now, RecipientRoute route, CancellationToken ct)
     {
         await _readLock.WaitAsync(ct).ConfigureAwait(false);
         try
@@ -115,10 +115,11 @@ public sealed class SqliteMessageQueue : IMessageQueue
             cmd.CommandText = """
                 SELECT r.message_id, r.idx, m.sender, r.address, r.route, r.attempts, m.received_at, m.content
                 FROM recipients r JOIN messages m ON m.id = r.message_id
-                WHERE r.status = 0 AND r.next_attempt <= $now
+                WHERE r.status = 0 AND r.route = $route AND r.next_attempt <= $now
                 ORDER BY r.next_attempt, r.message_id LIMIT $limit
                 """;
             cmd.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            cmd.Parameters.AddWithValue("$route", (int)route);
             lock (_inFlight)
             {
                 cmd.Parameters.AddWithValue("$limit", max + _inFlight.Count);
@@ -296,6 +297,16 @@ public sealed class SqliteMessageQueue : IMessageQueue
                 _log.LogError(e, "queue write failed for a batch of {Count}", batch.Count);
                 foreach (var op in batch)
                 {
+                    if (op.Results is { } failed)
+                    {
+                        lock (_inFlight)
+                        {
+                            foreach (var r in failed)
+                            {
+                                _inFlight.Remove((r.MessageId, r.RecipientIndex));
+                            }
+                        }
+                    }
                     op.Done.TrySetException(e);
                 }
             }

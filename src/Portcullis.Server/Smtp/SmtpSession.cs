@@ -39,7 +39,7 @@ public sealed partial class SmtpSession
     private int _errors;
     private int _messages;
     private int _refused;
-    private string _endReason = "quit";
+    private string _endReason = "error";
 
     // The current transaction.
     private MailPath? _sender;
@@ -107,6 +107,12 @@ public sealed partial class SmtpSession
         catch (Exception e) when (e is IOException or AuthenticationException or ObjectDisposedException)
         {
             _endReason = "connection-lost";
+        }
+        catch (Exception e)
+        {
+            _endReason = "internal-error";
+            _logger.LogError(e, "session with {Client} failed", _remote);
+            await TryReplyAsync(Replies.TransientLocalError).ConfigureAwait(false);
         }
         finally
         {
