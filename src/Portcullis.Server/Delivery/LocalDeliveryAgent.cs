@@ -12,6 +12,7 @@ namespace Portcullis.Server.Delivery;
 public sealed partial class LocalDeliveryAgent(IMessageQueue queue, IMailboxDelivery mailboxes, ILogger logger)
 {
     private const int BatchSize = 256;
+    private static readonly TimeSpan GatherDelay = TimeSpan.FromMilliseconds(100);
     private readonly ILogger _logger = logger;
 
     public async Task RunAsync(CancellationToken ct)
@@ -24,6 +25,9 @@ public sealed partial class LocalDeliveryAgent(IMessageQueue queue, IMailboxDeli
                 if (work.Count == 0)
                 {
                     await queue.WaitForWorkAsync(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+                    // Gather: let a burst of commits build up so one batch shares the mailbox fsyncs,
+                    // while an idle server still delivers well within a second.
+                    await Task.Delay(GatherDelay, ct).ConfigureAwait(false);
                     continue;
                 }
                 var results = await mailboxes.DeliverAsync(work, ct).ConfigureAwait(false);

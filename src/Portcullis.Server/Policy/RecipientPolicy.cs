@@ -10,6 +10,24 @@ namespace Portcullis.Server.Policy;
 /// </summary>
 public static class RecipientPolicy
 {
+    /// <summary>
+    /// Judges the text of a RCPT argument after "TO:" (path and parameters) the way the session does:
+    /// syntax first, then <see cref="Decide(ClientFacts, MailPath, DirectorySnapshot, string)"/>. Returns the
+    /// parsed path and parameter text so the session can go on with the parameters.
+    /// </summary>
+    public static (RecipientDecision Decision, MailPath? Path, string Parameters) DecideText(ClientFacts client, string pathText, DirectorySnapshot directory, string postmaster)
+    {
+        var err = PathParser.TryParse(pathText, allowNull: false, out var path, out var rest);
+        return err switch
+        {
+            PathError.None => (Decide(client, path, directory, postmaster), path, rest),
+            // A second '@' outside quotes (a@b@c, a@b@) is sender-specified routing, not a typo.
+            PathError.ExtraAt => (RecipientDecision.Refuse(Replies.SenderRoutingDenied, "sender-routing"), null, ""),
+            PathError.TooLong => (RecipientDecision.Refuse(Replies.PathTooLong, "path-too-long"), null, ""),
+            _ => (RecipientDecision.Refuse(Replies.BadRecipientSyntax, "recipient-syntax"), null, ""),
+        };
+    }
+
     /// <param name="client">who is asking</param>
     /// <param name="path">the RCPT path as parsed (source route, quoting kept)</param>
     /// <param name="directory">local domains, users and aliases</param>

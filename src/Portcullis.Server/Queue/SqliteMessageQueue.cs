@@ -16,6 +16,7 @@ public sealed class SqliteMessageQueue : IMessageQueue
     private const int MaxBatch = 1024;
 
     private readonly string _connectionString;
+    private readonly string _walPath;
     private readonly Channel<WriteOp> _writes = Channel.CreateUnbounded<WriteOp>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writer;
     private readonly SqliteConnection _readConnection;
@@ -28,6 +29,7 @@ public sealed class SqliteMessageQueue : IMessageQueue
     private SqliteMessageQueue(string path, ILogger log)
     {
         _log = log;
+        _walPath = path + "-wal";
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 30 }.ToString();
         using (var setup = Open(_connectionString))
         {
@@ -74,6 +76,25 @@ public sealed class SqliteMessageQueue : IMessageQueue
         // WAL + FULL: a commit is durable when it returns (the WAL is fsynced on every commit).
         Exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;");
         return c;
+    }
+
+    /// <summary>
+    /// Makes commits overwrite WAL blocks that already exist instead of growing the file: on ext4 an fsync
+    /// that must also record a new file size costs about twice as much (measured: 3.9 ms against 1.9 ms
+    /// per commit on the benchmark machine). The WAL is grown once to its working size and then kept
+    /// (journal_size_limit), and checkpoints restart it from the beginning.
+    /// </summary>
+    private static void PreallocateWal(SqliteConnection c, string walPath)
+    {
+        const long WalBytes = 16L * 1024 * 1024;
+        Exec(c, $"PRAGMA journal_size_limit={WalBytes * 2}; PRAGMA wal_autocheckpoint=3000;");
+        if (File.Exists(walPath) && new FileInfo(walPath).Length >= WalBytes)
+        {
+            return;
+        }
+        Exec(c, "CREATE TABLE IF NOT EXISTS wal_preallocation(b BLOB)");
+        Exec(c, $"BEGIN; INSERT INTO wal_preallocation VALUES(zeroblob({WalBytes - 1024 * 1024})); DELETE FROM wal_preallocation; COMMIT;");
+        Exec(c, "PRAGMA wal_checkpoint(RESTART)");
     }
 
     private static void Exec(SqliteConnection c, string sql)
@@ -175,6 +196,8 @@ public sealed class SqliteMessageQueue : IMessageQueue
     private void WriterLoop()
     {
         using var conn = Open(_connectionString);
+        // On the writer's own connection, which stays open: the last connection to close would truncate the WAL.
+        PreallocateWal(conn, _walPath);
         using var insertMessage = conn.CreateCommand();
         insertMessage.CommandText = "INSERT INTO messages(id, sender, received_at, envid, ret, is_bounce, content) VALUES($id, $sender, $at, $envid, $ret, $bounce, $content)";
         var pId = insertMessage.Parameters.Add("$id", SqliteType.Integer);

@@ -369,21 +369,12 @@ public sealed partial class SmtpSession
             // RFC 5321 §4.5.3.1.10: 452 and the client sends the rest in another transaction.
             return Replies.TooManyRecipients;
         }
-        var err = PathParser.TryParse(rest, allowNull: false, out var path, out var paramText);
-        switch (err)
+        var (decision, path, paramText) = RecipientPolicy.DecideText(Client, rest, _server.Directory(), _server.Settings.Server.Postmaster);
+        if (!decision.Accepted)
         {
-            case PathError.None:
-                break;
-            case PathError.ExtraAt:
-                LogRefusal("sender-routing", Replies.SenderRoutingDenied, rest);
-                _refused++;
-                return Replies.SenderRoutingDenied;
-            case PathError.TooLong:
-                return Replies.PathTooLong;
-            default:
-                LogRefusal("recipient-syntax", Replies.BadRecipientSyntax, rest);
-                _refused++;
-                return Replies.BadRecipientSyntax;
+            _refused++;
+            LogRefusal(decision.Rule, decision.Reply, rest);
+            return decision.Reply;
         }
         if (!EsmtpParameters.TryParse(paramText, out var parameters))
         {
@@ -405,17 +396,9 @@ public sealed partial class SmtpSession
                 return key.ToUpperInvariant() is "NOTIFY" or "ORCPT" ? Replies.SyntaxError : Replies.ParameterNotImplemented;
             }
         }
-        if (path.Mailbox is { HasNonAscii: true } && !_mailParameters.Has("SMTPUTF8"))
+        if (path!.Mailbox is { HasNonAscii: true } && !_mailParameters.Has("SMTPUTF8"))
         {
             return Replies.SmtpUtf8Required;
-        }
-
-        var decision = RecipientPolicy.Decide(Client, path, _server.Directory(), _server.Settings.Server.Postmaster);
-        if (!decision.Accepted)
-        {
-            _refused++;
-            LogRefusal(decision.Rule, decision.Reply, path.ToString());
-            return decision.Reply;
         }
         var deliverTo = decision.DeliverTo!;
         if (!_recipients.Exists(r => r.Recipient.Address == deliverTo))
