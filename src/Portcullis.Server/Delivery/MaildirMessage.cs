@@ -43,9 +43,10 @@ public sealed record MaildirMessage(string Mailbox, string UniqueName, IReadOnly
     public static byte[] ReturnPathLine(string reversePath)
     {
         ArgumentNullException.ThrowIfNull(reversePath);
-        if (reversePath.Any(c => c is '\r' or '\n' or '\0' or '<' or '>'))
+        if (reversePath.Any(c => c is '\r' or '\n' or '\0'))
         {
-            throw new ArgumentException("a reverse-path has no CR, LF, NUL or angle brackets", nameof(reversePath));
+            // The SMTP reader refuses these; refusing here too keeps a header from ever being injected.
+            throw new ArgumentException("a reverse-path has no CR, LF or NUL", nameof(reversePath));
         }
         return Encoding.UTF8.GetBytes($"Return-Path: <{reversePath}>\r\n");
     }
