@@ -259,7 +259,7 @@ public static class ConfigLoader
         return n;
     }
 
-    /// <summary>Durations are "30s", "5m", "1h" or a number of seconds.</summary>
+    /// <summary>Durations are "30s", "5m", "1h", "5d" or a number of seconds.</summary>
     internal static TimeSpan Duration(IConfiguration c, string key, TimeSpan fallback)
     {
         var v = Get(c, key);
@@ -282,6 +282,7 @@ public static class ConfigLoader
         {
             'm' => TimeSpan.FromMinutes(n),
             'h' => TimeSpan.FromHours(n),
+            'd' => TimeSpan.FromDays(n),
             's' => TimeSpan.FromSeconds(n),
             _ when char.IsAsciiDigit(unit) => TimeSpan.FromSeconds(n),
             _ => null,
