@@ -65,6 +65,8 @@ public sealed class MailServer : IAsyncDisposable
 
         var local = new LocalDeliveryAgent(_queue, new MaildirMailboxDelivery(_settings.Storage.DataDir, _settings.Server.Hostname), _loggers.CreateLogger("portcullis.delivery"));
         _background.Add(local.RunAsync(_stopping.Token));
+        var remote = new Remote.RemoteDeliveryAgent(_queue, _settings, () => snapshots.Current, _loggers.CreateLogger("portcullis.delivery.remote"));
+        _background.Add(remote.RunAsync(_stopping.Token));
 
         foreach (var l in _listeners)
         {

@@ -18,8 +18,17 @@ public interface IMessageQueue : IAsyncDisposable
     /// <summary>Records attempt results; a message leaves the queue when none of its recipients is pending.</summary>
     Task CompleteAsync(IReadOnlyList<AttemptResult> results, CancellationToken ct);
 
-    /// <summary>Signalled when new work was enqueued, so delivery need not poll.</summary>
+    /// <summary>
+    /// Records attempt results and enqueues the bounces (DSNs) they caused in the same durable commit, so a
+    /// failed recipient leaves the queue only once its bounce is queued (issue 3, crash safety).
+    /// </summary>
+    Task CompleteAsync(IReadOnlyList<AttemptResult> results, IReadOnlyList<QueuedMessage> bounces, CancellationToken ct);
+
+    /// <summary>Signalled when a message with a local recipient was enqueued, so delivery need not poll.</summary>
     Task WaitForWorkAsync(TimeSpan max, CancellationToken ct);
+
+    /// <summary>Signalled when a message with a recipient on <paramref name="route"/> was enqueued.</summary>
+    Task WaitForWorkAsync(Policy.RecipientRoute route, TimeSpan max, CancellationToken ct);
 
     /// <summary>How many messages and pending recipients are queued.</summary>
     Task<(int Messages, int PendingRecipients)> CountAsync(CancellationToken ct);

@@ -19,8 +19,20 @@ public sealed record QueuedMessage(
     string? Ret = null,
     bool IsBounce = false);
 
-/// <summary>A recipient due for a delivery attempt, with what delivery needs.</summary>
-public sealed record DeliveryWork(long MessageId, int RecipientIndex, string Sender, string Address, RecipientRoute Route, int Attempts, DateTimeOffset ReceivedAt, byte[] Content);
+/// <summary>
+/// A recipient due for a delivery attempt, with what delivery needs. The DSN fields (NOTIFY, ORCPT, ENVID,
+/// RET, whether the message is itself a bounce) are what a failure report needs (RFC 3461, RFC 3464).
+/// </summary>
+public sealed record DeliveryWork(long MessageId, int RecipientIndex, string Sender, string Address, RecipientRoute Route, int Attempts, DateTimeOffset ReceivedAt, byte[] Content)
+{
+    public string? Notify { get; init; }
+    public string? OriginalRecipient { get; init; }
+    public string? EnvelopeId { get; init; }
+    public string? Ret { get; init; }
+    public bool IsBounce { get; init; }
+    /// <summary>The last temporary failure recorded for this recipient, if any.</summary>
+    public string? LastError { get; init; }
+}
 
 /// <summary>The result of one delivery attempt for one recipient.</summary>
 public enum AttemptOutcome

@@ -21,7 +21,8 @@ public sealed class SqliteMessageQueue : IMessageQueue
     private readonly Task _writer;
     private readonly SqliteConnection _readConnection;
     private readonly SemaphoreSlim _readLock = new(1, 1);
-    private readonly SemaphoreSlim _workSignal = new(0, int.MaxValue);
+    // One wake-up signal per route, so the local and the remote agent each see every new message.
+    private readonly SemaphoreSlim[] _workSignals = [new(0, int.MaxValue), new(0, int.MaxValue)];
     private readonly HashSet<(long, int)> _inFlight = [];
     private readonly QueueIdGenerator _ids = new();
     private readonly ILogger _log;
@@ -116,9 +117,11 @@ public sealed class SqliteMessageQueue : IMessageQueue
         return op.Done.Task.WaitAsync(ct);
     }
 
-    public Task CompleteAsync(IReadOnlyList<AttemptResult> results, CancellationToken ct)
+    public Task CompleteAsync(IReadOnlyList<AttemptResult> results, CancellationToken ct) => CompleteAsync(results, [], ct);
+
+    public Task CompleteAsync(IReadOnlyList<AttemptResult> results, IReadOnlyList<QueuedMessage> bounces, CancellationToken ct)
     {
-        var op = new WriteOp(null, results);
+        var op = new WriteOp(null, results) { Bounces = bounces };
         if (!_writes.Writer.TryWrite(op))
         {
             throw new InvalidOperationException("queue is closed");
@@ -134,7 +137,8 @@ public sealed class SqliteMessageQueue : IMessageQueue
             var list = new List<DeliveryWork>();
             using var cmd = _readConnection.CreateCommand();
             cmd.CommandText = """
-                SELECT r.message_id, r.idx, m.sender, r.address, r.route, r.attempts, m.received_at, m.content
+                SELECT r.message_id, r.idx, m.sender, r.address, r.route, r.attempts, m.received_at, m.content,
+                       r.notify, r.orcpt, m.envid, m.ret, m.is_bounce, r.last_error
                 FROM recipients r JOIN messages m ON m.id = r.message_id
                 WHERE r.status = 0 AND r.route = $route AND r.next_attempt <= $now
                 ORDER BY r.next_attempt, r.message_id LIMIT $limit
@@ -157,7 +161,15 @@ public sealed class SqliteMessageQueue : IMessageQueue
                     }
                 }
                 list.Add(new DeliveryWork(key.Item1, key.Item2, reader.GetString(2), reader.GetString(3), (RecipientRoute)reader.GetInt32(4),
-                    reader.GetInt32(5), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)), (byte[])reader.GetValue(7)));
+                    reader.GetInt32(5), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)), (byte[])reader.GetValue(7))
+                {
+                    Notify = reader.IsDBNull(8) ? null : reader.GetString(8),
+                    OriginalRecipient = reader.IsDBNull(9) ? null : reader.GetString(9),
+                    EnvelopeId = reader.IsDBNull(10) ? null : reader.GetString(10),
+                    Ret = reader.IsDBNull(11) ? null : reader.GetString(11),
+                    IsBounce = reader.GetInt32(12) != 0,
+                    LastError = reader.IsDBNull(13) ? null : reader.GetString(13),
+                });
             }
             return list;
         }
@@ -167,11 +179,14 @@ public sealed class SqliteMessageQueue : IMessageQueue
         }
     }
 
-    public async Task WaitForWorkAsync(TimeSpan max, CancellationToken ct)
+    public Task WaitForWorkAsync(TimeSpan max, CancellationToken ct) => WaitForWorkAsync(RecipientRoute.Local, max, ct);
+
+    public async Task WaitForWorkAsync(RecipientRoute route, TimeSpan max, CancellationToken ct)
     {
-        await _workSignal.WaitAsync(max, ct).ConfigureAwait(false);
+        var signal = _workSignals[(int)route];
+        await signal.WaitAsync(max, ct).ConfigureAwait(false);
         // Collapse a burst of signals into one wake-up.
-        while (_workSignal.CurrentCount > 0 && _workSignal.Wait(0))
+        while (signal.CurrentCount > 0 && signal.Wait(0))
         {
         }
     }
@@ -240,7 +255,9 @@ public sealed class SqliteMessageQueue : IMessageQueue
             {
                 batch.Add(op);
             }
-            var hasEnqueue = batch.Exists(b => b.Message is not null);
+            // A completion that queues a bounce is an enqueue too: the failed recipient leaves the queue in
+            // the same durable commit that adds its bounce (crash safety, issue 3).
+            var hasEnqueue = batch.Exists(b => b.Message is not null || b.Bounces.Count > 0);
             try
             {
                 // Completions alone need not wait for an fsync: if one is lost in a crash the recipient is
@@ -252,9 +269,10 @@ public sealed class SqliteMessageQueue : IMessageQueue
                 }
                 using var tx = conn.BeginTransaction();
                 insertMessage.Transaction = insertRcpt.Transaction = update.Transaction = retire.Transaction = tx;
+                var routes = new bool[2];
                 foreach (var op in batch)
                 {
-                    if (op.Message is { } m)
+                    foreach (var m in op.Message is { } one ? op.Bounces.Prepend(one) : op.Bounces)
                     {
                         pId.Value = m.Id;
                         pSender.Value = m.Sender;
@@ -275,6 +293,7 @@ public sealed class SqliteMessageQueue : IMessageQueue
                             rOrcpt.Value = (object?)r.OriginalRecipient ?? DBNull.Value;
                             rNext.Value = m.ReceivedAt.ToUnixTimeMilliseconds();
                             insertRcpt.ExecuteNonQuery();
+                            routes[(int)r.Route] = true;
                         }
                     }
                     if (op.Results is { } results)
@@ -310,9 +329,12 @@ public sealed class SqliteMessageQueue : IMessageQueue
                     }
                     op.Done.TrySetResult();
                 }
-                if (hasEnqueue)
+                for (var route = 0; route < routes.Length; route++)
                 {
-                    _workSignal.Release();
+                    if (routes[route])
+                    {
+                        _workSignals[route].Release();
+                    }
                 }
             }
             catch (Exception e)
@@ -346,6 +368,7 @@ public sealed class SqliteMessageQueue : IMessageQueue
 
     private sealed record WriteOp(QueuedMessage? Message, IReadOnlyList<AttemptResult>? Results)
     {
+        public IReadOnlyList<QueuedMessage> Bounces { get; init; } = [];
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
