@@ -13,6 +13,8 @@ public static class Program
         root.Subcommands.Add(DomainCommands.Build());
         root.Subcommands.Add(UserCommands.Build());
         root.Subcommands.Add(AliasCommands.Build());
+        root.Subcommands.Add(QueueCommands.Build());
+        root.Subcommands.Add(DkimCommands.Build());
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
