@@ -53,6 +53,7 @@ public sealed class MailServer : IAsyncDisposable
         var context = new ServerContext(_settings, () => snapshots.Current, _queue, certificate, _loggers.CreateLogger("portcullis.smtp"))
         {
             Stopping = _stopping.Token,
+            SignOutbound = new Dkim.DkimSigning(_settings.Storage.DataDir).Sign,
             FindCredential = async (user, token) =>
             {
                 try

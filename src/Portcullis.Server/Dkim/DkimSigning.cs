@@ -54,6 +54,35 @@ public sealed class DkimSigning(string dataDir)
         {
             return message;
         }
+        signingDomain = key.Domain;
+        return SignWith(message, parsed, key);
+    }
+
+    /// <summary>
+    /// Signs with the key of <paramref name="fromDomain"/> (the session already knows the From: domain);
+    /// returns the message unchanged when that domain has no key. This is ServerContext.SignOutbound.
+    /// </summary>
+    public ReadOnlyMemory<byte> Sign(ReadOnlyMemory<byte> message, string fromDomain)
+    {
+        var key = KeyFor(fromDomain);
+        if (key is null)
+        {
+            return message;
+        }
+        MimeMessage parsed;
+        try
+        {
+            parsed = MimeMessage.Load(new MemoryStream(message.ToArray(), writable: false));
+        }
+        catch (FormatException)
+        {
+            return message;
+        }
+        return SignWith(message, parsed, key);
+    }
+
+    private static ReadOnlyMemory<byte> SignWith(ReadOnlyMemory<byte> message, MimeMessage parsed, DkimKey key)
+    {
         var signer = new DkimSigner(key.PrivateKey, key.Domain, key.Selector, key.Algorithm)
         {
             HeaderCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed,
@@ -72,7 +101,6 @@ public sealed class DkimSigning(string dataDir)
         var signed = new byte[head.Length + message.Length];
         head.CopyTo(signed, 0);
         message.Span.CopyTo(signed.AsSpan(head.Length));
-        signingDomain = key.Domain;
         return signed;
     }
 

@@ -90,7 +90,8 @@ public static class BounceReport
             block.Add("Status", f.Failure.Status);
             if (f.Failure.RemoteMta is { } mta)
             {
-                block.Add("Remote-MTA", "dns; " + mta);
+                // RFC 3464 §2.3.5: the remote MTA's host name ("mx.example.net[192.0.2.1]:25" in our logs).
+                block.Add("Remote-MTA", "dns; " + mta.Split('[')[0]);
             }
             block.Add("Diagnostic-Code", "smtp; " + OneLine(f.Failure.Diagnostic));
             block.Add("Last-Attempt-Date", MimeKit.Utils.DateUtils.FormatDate(f.LastAttempt));
