@@ -35,6 +35,13 @@ public sealed class DnsTestServer : IDisposable
     public void AddA(string name, string address) =>
         Add(name, RecordType.A, new ARecord(DomainName.Parse(name), 60, IPAddress.Parse(address)));
 
+    /// <summary>Replaces the TXT records of <paramref name="name"/> with one record (e.g. a new DKIM key).</summary>
+    public void SetTxt(string name, string text)
+    {
+        _records.TryRemove((name.TrimEnd('.').ToLowerInvariant(), RecordType.Txt), out _);
+        AddTxt(name, text);
+    }
+
     public void AddTxt(string name, string text)
     {
         // A TXT string holds at most 255 octets (RFC 1035 §3.3.14): long DKIM keys are split.

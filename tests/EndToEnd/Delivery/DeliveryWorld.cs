@@ -1,0 +1,90 @@
+using System.Net;
+using DnsClient;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+using MimeKit.Cryptography;
+using Org.BouncyCastle.Crypto;
+using Portcullis.EndToEnd.Tests.Infrastructure;
+
+namespace Portcullis.EndToEnd.Tests.Delivery;
+
+/// <summary>
+/// The world outside the server under test, real and on loopback: a DNS server on 127.0.5.3:10053
+/// (remote.test MX -> mx.remote.test 127.0.5.21) and a Postfix MX on 127.0.5.21:25 that answers
+/// later@remote.test with 450 until released and unknown users with 550 5.1.1.
+/// </summary>
+public sealed class DeliveryWorld : IDisposable
+{
+    public const string MxAddress = "127.0.5.21";
+
+    public DeliveryWorld()
+    {
+        Dns = new DnsTestServer(new IPEndPoint(IPAddress.Parse("127.0.5.3"), 10053));
+        Dns.AddMx("remote.test", 10, "mx.remote.test");
+        Dns.AddA("mx.remote.test", MxAddress);
+        Mx = RemoteMxPostfix.Start(MxAddress, ["later@remote.test"]);
+    }
+
+    public DnsTestServer Dns { get; }
+    public RemoteMxPostfix Mx { get; }
+
+    /// <summary>The [delivery] section pointing the server at this world, with quick retries.</summary>
+    public string DeliveryToml(string retryInitial = "1s") => $"""
+        [delivery]
+        dns_servers = "{Dns.Setting}"
+        retry_initial = "{retryInitial}"
+        retry_max = "2s"
+        """;
+
+    /// <summary>Sends a message the way a user's mail client does: MailKit, port 587, STARTTLS, AUTH as alice.</summary>
+    public static async Task SubmitAsync(ServerInstance server, IEnumerable<MimeMessage> messages, string user = "alice@example.test", string password = "alice-password")
+    {
+        using var client = new SmtpClient();
+        client.ServerCertificateValidationCallback = (_, _, _, _) => true;
+        await client.ConnectAsync(server.Host, server.SubmissionPort, SecureSocketOptions.StartTls);
+        await client.AuthenticateAsync(user, password);
+        foreach (var m in messages)
+        {
+            await client.SendAsync(m);
+        }
+        await client.DisconnectAsync(true);
+    }
+
+    public static MimeMessage Message(string to, string subject, string body = "Hello from Portcullis.\n")
+    {
+        var m = new MimeMessage();
+        m.From.Add(MailboxAddress.Parse("alice@example.test"));
+        m.To.Add(MailboxAddress.Parse(to));
+        m.Subject = subject;
+        m.Body = new TextPart("plain") { Text = body };
+        return m;
+    }
+
+    /// <summary>DKIM keys from the test DNS, for MimeKit's DkimVerifier.</summary>
+    public sealed class DnsKeyLocator(IPEndPoint dns) : DkimPublicKeyLocatorBase
+    {
+        private readonly LookupClient _client = new(new LookupClientOptions(dns) { UseCache = false });
+
+        public override AsymmetricKeyParameter LocatePublicKey(string methods, string domain, string selector, CancellationToken cancellationToken = default) =>
+            LocatePublicKeyAsync(methods, domain, selector, cancellationToken).GetAwaiter().GetResult();
+
+        public override async Task<AsymmetricKeyParameter> LocatePublicKeyAsync(string methods, string domain, string selector, CancellationToken cancellationToken = default)
+        {
+            var response = await _client.QueryAsync($"{selector}._domainkey.{domain}", QueryType.TXT, QueryClass.IN, cancellationToken);
+            return GetPublicKey(string.Concat(response.Answers.TxtRecords().Single().Text));
+        }
+    }
+
+    public void Dispose()
+    {
+        Mx.Dispose();
+        Dns.Dispose();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class DeliveryWorldCollection : ICollectionFixture<DeliveryWorld>
+{
+    public const string Name = "delivery world (DNS 127.0.5.3 + Postfix MX 127.0.5.21)";
+}
