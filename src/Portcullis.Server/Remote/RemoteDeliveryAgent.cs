@@ -123,6 +123,9 @@ public sealed partial class RemoteDeliveryAgent
     {
         await using var connection = new DestinationConnection(job.Destination, _hop, _own, _settings.Server.Hostname, _logger);
         MxRoute? route = null;
+        // Results are committed while the connection goes on with the next messages (the queue's group
+        // commit shares one write among them); the job ends only after every one is recorded.
+        var recording = new List<Task>();
         try
         {
             while (true)
@@ -134,7 +137,7 @@ public sealed partial class RemoteDeliveryAgent
                     if (batch.Count == 0 && job.Idle)
                     {
                         _jobs.Remove(job.Destination);
-                        return;
+                        break;
                     }
                 }
                 if (batch.Count == 0)
@@ -164,8 +167,10 @@ public sealed partial class RemoteDeliveryAgent
                         attempts.AddRange(await connection.SendAsync(message.ToList(), ct).ConfigureAwait(false));
                     }
                 }
-                await RecordAsync(attempts, ct).ConfigureAwait(false);
+                recording.RemoveAll(t => t.IsCompletedSuccessfully);
+                recording.Add(RecordAsync(attempts, ct));
             }
+            await Task.WhenAll(recording).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
