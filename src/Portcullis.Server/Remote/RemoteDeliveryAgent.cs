@@ -17,6 +17,13 @@ namespace Portcullis.Server.Remote;
 public sealed partial class RemoteDeliveryAgent
 {
     private const int ClaimSize = 1000;
+    /// <summary>
+    /// Connections to one busy destination at once. A backlog is spread over more connections only in
+    /// steps of <see cref="MessagesPerExtraConnection"/> messages, so light traffic shares one connection
+    /// (Postfix opens up to 20 per destination; a few suffice to hide the round trips).
+    /// </summary>
+    private const int MaxConnectionsPerDestination = 4;
+    private const int MessagesPerExtraConnection = 50;
     /// <summary>How long an idle connection waits for more work for its destination before QUIT.</summary>
     private static readonly TimeSpan Linger = TimeSpan.FromSeconds(1);
 
@@ -28,7 +35,7 @@ public sealed partial class RemoteDeliveryAgent
     private readonly NextHop _hop;
     private readonly OwnEndpoints _own;
     private readonly SemaphoreSlim _slots;
-    private readonly Dictionary<string, DestinationJob> _jobs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<DestinationJob>> _jobs = new(StringComparer.Ordinal);
     private readonly List<Task> _running = [];
 
     public RemoteDeliveryAgent(IMessageQueue queue, PortcullisSettings settings, Func<DirectorySnapshot> directory, ILogger logger)
@@ -84,6 +91,7 @@ public sealed partial class RemoteDeliveryAgent
         {
             running = [.. _running];
         }
+        // The jobs have stopped taking work; their claimed recipients stay pending in the queue.
         await Task.WhenAll(running).ConfigureAwait(false);
     }
 
@@ -97,26 +105,52 @@ public sealed partial class RemoteDeliveryAgent
         return RecipientPolicy.NormalizeDomain(at < 0 ? w.Address : w.Address[(at + 1)..]);
     }
 
-    /// <summary>Hands work to the job of its destination, starting one when none runs (and a slot is free).</summary>
+    /// <summary>
+    /// Hands work to the jobs of its destination: to a running job (the least loaded) when there is one,
+    /// and to new jobs — more connections — only for a large backlog and while slots are free.
+    /// </summary>
     private async Task DispatchAsync(string destination, List<DeliveryWork> work, CancellationToken ct)
     {
-        lock (_jobs)
+        var messages = work.GroupBy(w => w.MessageId).ToList();
+        var parts = Math.Clamp((messages.Count + MessagesPerExtraConnection - 1) / MessagesPerExtraConnection, 1, MaxConnectionsPerDestination);
+        var chunks = Enumerable.Range(0, parts).Select(i => messages.Where((_, j) => j % parts == i).SelectMany(g => g).ToList());
+        foreach (var chunk in chunks)
         {
-            if (_jobs.TryGetValue(destination, out var running))
+            lock (_jobs)
             {
-                running.Add(work);
-                return;
+                if (_jobs.TryGetValue(destination, out var running) && running.Count > 0)
+                {
+                    if (parts > 1 && running.Count < MaxConnectionsPerDestination && _slots.Wait(0))
+                    {
+                        Start(destination, chunk, ct);
+                    }
+                    else
+                    {
+                        running.MinBy(j => j.PendingCount)!.Add(chunk);
+                    }
+                    continue;
+                }
+            }
+            await _slots.WaitAsync(ct).ConfigureAwait(false);
+            lock (_jobs)
+            {
+                Start(destination, chunk, ct);
             }
         }
-        await _slots.WaitAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Starts a job (the caller holds a slot and the lock).</summary>
+    private void Start(string destination, List<DeliveryWork> work, CancellationToken ct)
+    {
         var job = new DestinationJob(destination);
         job.Add(work);
-        lock (_jobs)
+        if (!_jobs.TryGetValue(destination, out var list))
         {
-            _jobs[destination] = job;
-            _running.RemoveAll(t => t.IsCompleted);
-            _running.Add(Task.Run(() => RunJobAsync(job, ct), CancellationToken.None));
+            _jobs[destination] = list = [];
         }
+        list.Add(job);
+        _running.RemoveAll(t => t.IsCompleted);
+        _running.Add(Task.Run(() => RunJobAsync(job, ct), CancellationToken.None));
     }
 
     private async Task RunJobAsync(DestinationJob job, CancellationToken ct)
@@ -136,7 +170,7 @@ public sealed partial class RemoteDeliveryAgent
                     batch = job.Take();
                     if (batch.Count == 0 && job.Idle)
                     {
-                        _jobs.Remove(job.Destination);
+                        Forget(job);
                         break;
                     }
                 }
@@ -184,12 +218,18 @@ public sealed partial class RemoteDeliveryAgent
         {
             lock (_jobs)
             {
-                if (_jobs.TryGetValue(job.Destination, out var j) && j == job)
-                {
-                    _jobs.Remove(job.Destination);
-                }
+                Forget(job);
             }
             _slots.Release();
+        }
+    }
+
+    /// <summary>Removes a job from its destination's list (the caller holds the lock).</summary>
+    private void Forget(DestinationJob job)
+    {
+        if (_jobs.TryGetValue(job.Destination, out var list) && list.Remove(job) && list.Count == 0)
+        {
+            _jobs.Remove(job.Destination);
         }
     }
 
@@ -269,6 +309,8 @@ public sealed partial class RemoteDeliveryAgent
         public string Destination { get; } = destination;
         /// <summary>Set when the job waited and nothing came: the next empty take ends it.</summary>
         public bool Idle { get; set; }
+
+        public int PendingCount => _pending.Count;
 
         public void Add(List<DeliveryWork> work)
         {
