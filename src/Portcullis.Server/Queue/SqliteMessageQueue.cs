@@ -314,19 +314,40 @@ public sealed class SqliteMessageQueue : IMessageQueue
                         }
                     }
                 }
-                tx.Commit();
-                foreach (var op in batch)
+                // A claim reads a snapshot and skips what is in flight. One that began before this commit
+                // would still see the recipients as pending once they leave _inFlight, and deliver them
+                // again: so no claim runs between the commit and the removal.
+                var hasResults = batch.Exists(b => b.Results is not null);
+                if (hasResults)
                 {
-                    if (op.Results is { } results)
+                    _readLock.Wait();
+                }
+                try
+                {
+                    tx.Commit();
+                    foreach (var op in batch)
                     {
-                        lock (_inFlight)
+                        if (op.Results is { } results)
                         {
-                            foreach (var r in results)
+                            lock (_inFlight)
                             {
-                                _inFlight.Remove((r.MessageId, r.RecipientIndex));
+                                foreach (var r in results)
+                                {
+                                    _inFlight.Remove((r.MessageId, r.RecipientIndex));
+                                }
                             }
                         }
                     }
+                }
+                finally
+                {
+                    if (hasResults)
+                    {
+                        _readLock.Release();
+                    }
+                }
+                foreach (var op in batch)
+                {
                     op.Done.TrySetResult();
                 }
                 for (var route = 0; route < routes.Length; route++)

