@@ -63,7 +63,7 @@ public sealed class MailServer : IAsyncDisposable
             _listeners.Add(listener);
         }
 
-        var local = new LocalDeliveryAgent(_queue, new LocalMailboxes(_settings.Storage.DataDir, _settings.Server.Hostname), _loggers.CreateLogger("portcullis.delivery"));
+        var local = new LocalDeliveryAgent(_queue, new MaildirMailboxDelivery(_settings.Storage.DataDir, _settings.Server.Hostname), _loggers.CreateLogger("portcullis.delivery"));
         _background.Add(local.RunAsync(_stopping.Token));
 
         foreach (var l in _listeners)

@@ -90,48 +90,6 @@ public sealed class MaildirWriter
     }
 
     /// <summary>
-    /// One copy into a Maildir given by path, bytes kept as they are (CRLF stays): the single-copy form
-    /// <see cref="LocalMailboxes"/> uses. Same durability and exactly-once rule as <see cref="DeliverAsync"/>;
-    /// returns the copy's path (new/ or where a reader moved it). Prefer <see cref="MaildirMailboxDelivery"/>,
-    /// which batches.
-    /// </summary>
-    public static string Write(string maildir, string name, ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> content)
-    {
-        ValidateName(name);
-        foreach (var sub in new[] { "tmp", "new", "cur" })
-        {
-            var dir = Path.Combine(maildir, sub);
-            if (!System.IO.Directory.Exists(dir))
-            {
-                CreatePrivateDirectory(maildir);
-                CreatePrivateDirectory(dir);
-                MaildirFileSystem.FsyncDirectory(maildir);
-                MaildirFileSystem.FsyncDirectory(Path.GetDirectoryName(maildir)!);
-            }
-        }
-        if (FindExisting(maildir, name) is { } existing)
-        {
-            return existing;
-        }
-        var tmp = Path.Combine(maildir, "tmp", name);
-        var options = new FileStreamOptions { Mode = System.IO.FileMode.Create, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 0 };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = FileMode;
-        }
-        using (var file = new FileStream(tmp, options))
-        {
-            file.Write(prefix);
-            file.Write(content);
-            file.Flush(flushToDisk: true);
-        }
-        var final = Path.Combine(maildir, "new", name);
-        File.Move(tmp, final, overwrite: true);
-        MaildirFileSystem.FsyncDirectory(Path.Combine(maildir, "new"));
-        return final;
-    }
-
-    /// <summary>
     /// Delivers many copies with one durability barrier for the batch instead of two fsyncs each
     /// (see <see cref="MaildirBatchDurability"/>). Never throws for one copy's failure: each result says
     /// Delivered, AlreadyDelivered or Failed; a Failed copy can be retried with the same name.

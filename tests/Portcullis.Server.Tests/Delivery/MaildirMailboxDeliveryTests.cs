@@ -57,15 +57,4 @@ public sealed class MaildirMailboxDeliveryTests : IDisposable
         Assert.NotNull(results[1].RetryAt);
         Assert.Single(System.IO.Directory.GetFiles(New("alice")));
     }
-
-    [Fact]
-    public void Static_write_keeps_bytes_and_does_not_duplicate()
-    {
-        var maildir = Path.Combine(_dir.Path, "mail", "example.test", "alice", "Maildir");
-        var path = MaildirWriter.Write(maildir, "1.PAR0.mx", "Return-Path: <>\r\n"u8, Body);
-        Assert.Equal([.. "Return-Path: <>\r\n"u8.ToArray(), .. Body], File.ReadAllBytes(path));
-        File.Move(path, Path.Combine(maildir, "cur", "1.PAR0.mx:2,S"));
-        Assert.Equal(Path.Combine(maildir, "cur", "1.PAR0.mx:2,S"), MaildirWriter.Write(maildir, "1.PAR0.mx", "Return-Path: <>\r\n"u8, Body));
-        Assert.Empty(System.IO.Directory.GetFiles(Path.Combine(maildir, "new")));
-    }
 }
