@@ -173,7 +173,7 @@ public sealed class DirectoryUserCommandsTests : IDisposable
                 await Task.Delay(20);
             }
             // The prompt is written just before the program turns echo off to read; give it that moment.
-            await Task.Delay(200);
+            await Task.Delay(400);
             await p.StandardInput.WriteAsync(answer + "\r");
             await p.StandardInput.FlushAsync();
         }
