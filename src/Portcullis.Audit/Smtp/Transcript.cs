@@ -37,9 +37,11 @@ public sealed class Transcript
     public override string ToString() => Since(0);
 
     /// <summary>Shows control characters (a sent command's own CRLF is dropped first; anything else is escaped).</summary>
-    public static string Visible(string raw)
+    public static string Visible(string raw) => Escape(raw.EndsWith("\r\n", StringComparison.Ordinal) ? raw[..^2] : raw);
+
+    /// <summary>Every control character escaped, line ends included.</summary>
+    public static string Escape(string s)
     {
-        var s = raw.EndsWith("\r\n", StringComparison.Ordinal) ? raw[..^2] : raw;
         var sb = new StringBuilder(s.Length);
         foreach (var ch in s)
         {

@@ -42,7 +42,7 @@ public static class SmugglingCheck
             foreach (var seq in SmugglingSequences.All)
             {
                 var id = "smuggling." + seq.Name;
-                var title = $"End of data only at CRLF.CRLF ({Transcript.Visible(seq.Bytes)})";
+                var title = $"End of data only at CRLF.CRLF ({Transcript.Escape(seq.Bytes)})";
                 Finding? f = null;
                 for (var attempt = 0; attempt < 2 && f is null; attempt++)
                 {
@@ -110,7 +110,7 @@ public static class SmugglingCheck
         var msgId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         await p.SendRawAsync(
             $"From: <audit@{domain}>\r\nTo: <{rcpt}>\r\nSubject: Portcullis SMTP smuggling test {seq.Name}\r\nMessage-ID: <{msgId}@portcullis.invalid>\r\n\r\n" +
-            $"Testing '{Transcript.Visible(seq.Bytes)}' as a fake end-of-data sequence (portcullis audit smtp).\r\n" + seq.Bytes, ct).ConfigureAwait(false);
+            $"Testing '{Transcript.Escape(seq.Bytes)}' as a fake end-of-data sequence (portcullis audit smtp).\r\n" + seq.Bytes, ct).ConfigureAwait(false);
         var first = await p.TryReadReplyAsync(wait, ct).ConfigureAwait(false);
         int? second = null;
         if (first is null)
@@ -122,7 +122,7 @@ public static class SmugglingCheck
         return Judge(first?.Code, second) switch
         {
             SmugglingOutcome.AcceptedAsEndOfData => new(id, title, CheckStatus.Fail, seq.ConformingSenderCanEmit ? Severity.High : Severity.Low,
-                $"accepted as end of data: '{Transcript.Visible(seq.Bytes)}' ended the message (250){(seq.ConformingSenderCanEmit ? "; SMTP smuggling possible (CVE-2023-51764 class)" : "; a conforming sender cannot emit it, but it must still be refused")}",
+                $"accepted as end of data: '{Transcript.Escape(seq.Bytes)}' ended the message (250){(seq.ConformingSenderCanEmit ? "; SMTP smuggling possible (CVE-2023-51764 class)" : "; a conforming sender cannot emit it, but it must still be refused")}",
                 evidence, FixTopic.Smuggling, port, source),
             SmugglingOutcome.StoredInMessage => new(id, title, CheckStatus.Pass, Severity.High,
                 "not end of data: stored inside the message (smtpsmug: 'probably should have been rejected')", evidence, null, port, source),
