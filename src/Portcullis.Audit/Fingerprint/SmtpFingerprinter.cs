@@ -17,16 +17,17 @@ public static partial class SmtpFingerprinter
 {
     private sealed record Rule(SmtpSoftware Software, Regex Pattern, string Clue);
 
-    // Order matters: specific product names before generic phrases shared by several products.
+    // Order matters: specific product names before generic phrases shared by several products. A product
+    // name inside a host name (mx.exim.test) does not count: the lookarounds refuse neighbouring dots.
     private static readonly Rule[] Rules =
     [
-        new(SmtpSoftware.Portcullis, new(@"\bPortcullis\b(?:[ /]v?(?<v>\d+(?:\.\d+)*))?", RegexOptions.IgnoreCase), "names itself Portcullis"),
-        new(SmtpSoftware.Postfix, new(@"\bPostfix\b(?:[ /-](?<v>\d+\.\d+(?:\.\d+)?))?", RegexOptions.IgnoreCase), "names itself Postfix"),
-        new(SmtpSoftware.Exim, new(@"\bExim\b(?: (?<v>\d+\.\d+(?:\.\d+)?))?", RegexOptions.IgnoreCase), "names itself Exim"),
-        new(SmtpSoftware.Sendmail, new(@"\bSendmail\b(?: (?<v>\d+\.\d+\.\d+))?", RegexOptions.IgnoreCase), "names itself Sendmail"),
-        new(SmtpSoftware.OpenSmtpd, new(@"\bOpenSMTPD\b", RegexOptions.IgnoreCase), "names itself OpenSMTPD"),
-        new(SmtpSoftware.Haraka, new(@"\bHaraka\b(?:/(?<v>\d+\.\d+(?:\.\d+)?))?", RegexOptions.IgnoreCase), "names itself Haraka"),
-        new(SmtpSoftware.HMailServer, new(@"\bhMailServer\b", RegexOptions.IgnoreCase), "names itself hMailServer"),
+        new(SmtpSoftware.Portcullis, new(@"(?<![.\w-])Portcullis(?![.\w-])(?:[ /]v?(?<v>\d+(?:\.\d+)*))?", RegexOptions.IgnoreCase), "names itself Portcullis"),
+        new(SmtpSoftware.Postfix, new(@"(?<![.\w-])Postfix(?![.\w-])(?:[ /-](?<v>\d+\.\d+(?:\.\d+)?))?", RegexOptions.IgnoreCase), "names itself Postfix"),
+        new(SmtpSoftware.Exim, new(@"(?<![.\w-])Exim(?![.\w-])(?: (?<v>\d+\.\d+(?:\.\d+)?))?", RegexOptions.IgnoreCase), "names itself Exim"),
+        new(SmtpSoftware.Sendmail, new(@"(?<![.\w-])Sendmail(?![.\w-])(?: (?<v>\d+\.\d+\.\d+))?", RegexOptions.IgnoreCase), "names itself Sendmail"),
+        new(SmtpSoftware.OpenSmtpd, new(@"(?<![.\w-])OpenSMTPD(?![.\w-])", RegexOptions.IgnoreCase), "names itself OpenSMTPD"),
+        new(SmtpSoftware.Haraka, new(@"(?<![.\w-])Haraka(?![.\w-])(?:/(?<v>\d+\.\d+(?:\.\d+)?))?", RegexOptions.IgnoreCase), "names itself Haraka"),
+        new(SmtpSoftware.HMailServer, new(@"(?<![.\w-])hMailServer(?![.\w-])", RegexOptions.IgnoreCase), "names itself hMailServer"),
         new(SmtpSoftware.Exchange, new(@"Microsoft ESMTP MAIL Service|Microsoft Exchange|\bX-EXPS\b|\bXEXCH50\b|\bX-ANONYMOUSTLS\b|\bXRDST\b", RegexOptions.IgnoreCase), "Microsoft ESMTP greeting or Exchange EHLO keywords"),
         new(SmtpSoftware.Qmail, new(@"\bqmail\b|\(#\d\.\d\.\d\)", RegexOptions.IgnoreCase), "qmail wording (\"(#5.7.1)\" status in the text)"),
         // Wording when the greeting is anonymised:
