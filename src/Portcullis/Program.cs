@@ -8,6 +8,7 @@ public static class Program
     public static async Task<int> Main(string[] args)
     {
         var root = new RootCommand("Portcullis: a mail server that cannot be an open relay, and an auditor that finds open relays and open proxies.");
+        root.Subcommands.Add(ServeCommand.Build());
         root.Subcommands.Add(AuditCommands.Build());
         var parsed = root.Parse(args);
         return await parsed.InvokeAsync().ConfigureAwait(false);
