@@ -15,6 +15,7 @@ public sealed class SessionOpener(SmtpEndpoint endpoint, ProbeOptions options, s
     public SmtpEndpoint Endpoint => endpoint;
     public ProbeOptions Options => options;
     public string HeloName => heloName;
+    public Func<CancellationToken, Task> Gate => gate;
 
     public async Task<OpenSession> OpenAsync(Transcript transcript, bool startTls, CancellationToken ct)
     {

@@ -6,6 +6,8 @@ namespace Portcullis.Audit.Smtp;
 public sealed record SmtpAuditOptions
 {
     public IReadOnlyList<int> Ports { get; init; } = [25];
+    /// <summary>Ports where TLS starts at once (RFC 8314): 465, and any port given as PORT/tls.</summary>
+    public IReadOnlySet<int> ImplicitTlsPorts { get; init; } = new HashSet<int> { 465 };
     /// <summary>The name the auditor gives in EHLO.</summary>
     public string HeloName { get; init; } = "audit.portcullis.invalid";
     /// <summary>A valid recipient at the target (needed by the smuggling check, catalog §2.3).</summary>

@@ -42,7 +42,7 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
 
         foreach (var port in options.Ports)
         {
-            var ep = new SmtpEndpoint(typedName, address, port, ImplicitTls: port == 465);
+            var ep = new SmtpEndpoint(typedName, address, port, ImplicitTls: options.ImplicitTlsPorts.Contains(port));
             var st = new PortState { Endpoint = ep };
             states.Add(st);
             var opener = new SessionOpener(ep, options.Probe, options.HeloName, gate);
@@ -121,6 +121,7 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
     private async Task AuditPortAsync(PortState st, SessionOpener opener, string? domainHint, CancellationToken ct, Action<SmtpFingerprint> setFp, Action<string> setVantage, List<string> replies)
     {
         var ep = st.Endpoint;
+        var gate = opener.Gate;
         var port = ep.Port;
         var t = new Transcript();
         OpenSession first;
@@ -134,8 +135,6 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
             st.Findings.Add(new("connect", "SMTP session", CheckStatus.Inconclusive, Severity.Info, "not tested: " + e.Message, t.ToString(), null, port));
             return;
         }
-        var greeting = string.Join("\n", first.Probe.Greeting.Lines);
-        var ehloText = string.Join("\n", first.Ehlo.Reply.Lines);
         var fp = SmtpFingerprinter.Identify(first.Probe.Greeting.ToString(), first.Ehlo.Reply.ToWire());
         setFp(fp);
         if (first.Probe.LocalEndPoint is { } local)
@@ -144,16 +143,24 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
         }
         var bannerHost = first.Probe.Greeting.Lines[0].Split(' ', 2)[0];
         var plainEvidence = t.ToString();
+        // For an address target, check the certificate against the name the server gives in its greeting.
+        if (IPAddress.TryParse(ep.Name, out _) && TargetNames.From(null, bannerHost, null, "").Hosts.Count > 0)
+        {
+            ep = ep with { TlsServerName = bannerHost };
+            opener = new SessionOpener(ep, opener.Options, opener.HeloName, gate);
+        }
         st.Findings.Add(HygieneChecks.Banner(ep, first.Probe.Greeting.ToWire().TrimEnd(), fp));
         st.Findings.Add(TlsChecks.StartTlsOffered(ep, first.Ehlo, plainEvidence));
         st.Findings.Add(TlsChecks.AuthBeforeTls(ep, first.Ehlo, plainEvidence));
         var startTls = !ep.ImplicitTls && first.Ehlo.Has("STARTTLS");
-        if (ep.ImplicitTls)
-        {
-            st.Findings.Add(TlsChecks.Certificate(first.Probe));
-        }
         await first.Probe.QuitAsync(ct).ConfigureAwait(false);
         await first.Probe.DisposeAsync().ConfigureAwait(false);
+        if (ep.ImplicitTls)
+        {
+            var ct2 = new Transcript();
+            st.Findings.Add(await SessionScope.RunAsync(opener, false, ct2, s => Task.FromResult(TlsChecks.Certificate(s.Probe)),
+                e => new Finding("tls.certificate", "TLS certificate", CheckStatus.Inconclusive, Severity.Low, "TLS failed: " + e.Message, ct2.ToString(), null, port), ct).ConfigureAwait(false));
+        }
 
         if (startTls)
         {
@@ -202,7 +209,5 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
         {
             st.Findings.Add(Finding.Skipped("smuggling", "SMTP smuggling (catalog §2.2)", "needs a valid recipient: --rcpt user@domain", port));
         }
-        _ = greeting;
-        _ = ehloText;
     }
 }

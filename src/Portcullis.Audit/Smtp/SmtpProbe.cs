@@ -158,6 +158,7 @@ public sealed class SmtpProbe : IAsyncDisposable
             Transcript.Note("connection closed by server");
             throw new ProbeLostException(ProbeLoss.Closed, "connection closed by server");
         }
+        reply = reply with { Lines = reply.Lines.Select(Utf8OrLatin1).ToList() };
         foreach (var line in reply.ToWire().Split("\r\n", StringSplitOptions.RemoveEmptyEntries))
         {
             Transcript.Server(line);
@@ -202,7 +203,7 @@ public sealed class SmtpProbe : IAsyncDisposable
             using var cts = Step(ct);
             await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
             {
-                TargetHost = IPAddress.TryParse(Endpoint.Name, out _) ? Endpoint.Address.ToString() : Endpoint.Name,
+                TargetHost = Endpoint.TlsServerName ?? (IPAddress.TryParse(Endpoint.Name, out _) ? Endpoint.Address.ToString() : Endpoint.Name),
                 EnabledSslProtocols = SslProtocols.None,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             }, cts.Token).ConfigureAwait(false);
@@ -229,6 +230,24 @@ public sealed class SmtpProbe : IAsyncDisposable
         }
         catch (ProbeLostException)
         {
+        }
+    }
+
+    /// <summary>The reader decodes bytes as Latin-1 (exact); show a reply that is valid UTF-8 (RFC 6531 servers) as such.</summary>
+    private static string Utf8OrLatin1(string latin1)
+    {
+        if (latin1.All(c => c < 0x80))
+        {
+            return latin1;
+        }
+        var bytes = Encoding.Latin1.GetBytes(latin1);
+        try
+        {
+            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
+        }
+        catch (DecoderFallbackException)
+        {
+            return latin1;
         }
     }
 

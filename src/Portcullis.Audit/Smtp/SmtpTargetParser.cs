@@ -51,9 +51,24 @@ public static class SmtpTargetParser
             ? p
             : throw new FormatException($"'{context}': '{s}' is not a port (1-65535)");
 
-    /// <summary>"25,587,465" to [25, 587, 465].</summary>
-    public static IReadOnlyList<int> ParsePorts(string s) =>
-        s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => ParsePort(p, s)).Distinct().ToList() is { Count: > 0 } list
-            ? list
-            : throw new FormatException("--ports: give at least one port, e.g. 25,587,465");
+    /// <summary>"25,587,465" to [25, 587, 465]; "2465/tls" marks a port with implicit TLS (465 always has it).</summary>
+    public static (IReadOnlyList<int> Ports, IReadOnlySet<int> ImplicitTls) ParsePorts(string s)
+    {
+        var ports = new List<int>();
+        var tls = new HashSet<int> { 465 };
+        foreach (var item in s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var implicitTls = item.EndsWith("/tls", StringComparison.OrdinalIgnoreCase);
+            var port = ParsePort(implicitTls ? item[..^4] : item, s);
+            if (!ports.Contains(port))
+            {
+                ports.Add(port);
+            }
+            if (implicitTls)
+            {
+                tls.Add(port);
+            }
+        }
+        return ports.Count > 0 ? (ports, tls) : throw new FormatException("--ports: give at least one port, e.g. 25,587,465");
+    }
 }

@@ -21,7 +21,7 @@ public static class AuditSmtpCommand
     };
     private static readonly Option<bool> Json = new("--json") { Description = "Print the report as JSON (docs/audit-json.md); standard output then carries only JSON." };
     private static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Show the SMTP transcript of every failing or inconclusive check, and every passing check." };
-    private static readonly Option<string> Ports = new("--ports") { Description = "Ports to audit when a target has none: e.g. 25,587,465 (465 = implicit TLS).", DefaultValueFactory = _ => "25" };
+    private static readonly Option<string> Ports = new("--ports") { Description = "Ports to audit when a target has none: e.g. 25,587,465 (465 = implicit TLS; mark others PORT/tls, e.g. 2465/tls).", DefaultValueFactory = _ => "25" };
     private static readonly Option<string?> CanaryDomain = new("--canary-domain") { Description = "Send relay tests with a unique token to addresses at this domain (its MX must point at --canary-listen). Never resolved by the auditor." };
     private static readonly Option<string?> CanaryListen = new("--canary-listen") { Description = "ADDR:PORT for the built-in canary SMTP receiver that proves relaying (e.g. 0.0.0.0:25)." };
     private static readonly Option<string> CanaryWait = new("--canary-wait") { Description = "Seconds to wait for canary tokens after the relay tests (ends early when all are in).", DefaultValueFactory = _ => "30" };
@@ -106,10 +106,11 @@ public static class AuditSmtpCommand
         void Log(string m) => Console.Error.WriteLine("[audit smtp] " + m);
 
         IReadOnlyList<int> ports;
+        IReadOnlySet<int> implicitTls;
         List<SmtpTargetSpec> specs;
         try
         {
-            ports = SmtpTargetParser.ParsePorts(r.GetValue(Ports)!);
+            (ports, implicitTls) = SmtpTargetParser.ParsePorts(r.GetValue(Ports)!);
             specs = r.GetValue(Targets)!.Select(SmtpTargetParser.Parse).ToList();
         }
         catch (FormatException e)
@@ -168,6 +169,7 @@ public static class AuditSmtpCommand
         var options = new SmtpAuditOptions
         {
             Ports = ports,
+            ImplicitTlsPorts = implicitTls,
             HeloName = r.GetValue(Helo)!,
             Rcpt = rcpt,
             LocalDomain = r.GetValue(Domain),

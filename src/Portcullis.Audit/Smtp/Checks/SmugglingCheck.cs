@@ -79,7 +79,13 @@ public static class SmugglingCheck
                         }
                     }
                 }
-                findings.Add(f!);
+                if (f!.Status == CheckStatus.Inconclusive && f.Summary?.StartsWith("--rcpt", StringComparison.Ordinal) == true)
+                {
+                    // The recipient itself is refused: no sequence can be tested; say so once.
+                    findings.Add(f with { Id = "smuggling", Title = "SMTP smuggling (catalog §2.2)" });
+                    break;
+                }
+                findings.Add(f);
             }
         }
         finally
