@@ -19,6 +19,10 @@ public static class SmtpTargetParser
         {
             throw new FormatException("empty target");
         }
+        if (t.StartsWith('-'))
+        {
+            throw new FormatException($"unknown option '{t}'");
+        }
         if (t.StartsWith('['))
         {
             var close = t.IndexOf(']', StringComparison.Ordinal);
