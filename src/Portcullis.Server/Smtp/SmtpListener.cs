@@ -30,7 +30,6 @@ public sealed partial class SmtpListener : IAsyncDisposable
         _logger = server.Log;
         Endpoint = endpoint;
         _socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         _socket.Bind(endpoint);
         _socket.Listen(1024);
     }

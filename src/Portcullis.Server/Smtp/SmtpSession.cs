@@ -45,6 +45,7 @@ public sealed partial class SmtpSession
     private MailPath? _sender;
     private EsmtpParameters _mailParameters = EsmtpParameters.None;
     private readonly List<(QueuedRecipient Recipient, string Original)> _recipients = [];
+    private int _acceptedRecipients; // RCPT commands accepted, duplicates included (RFC 5321 §4.5.3.1.8)
 
     public SmtpSession(ServerContext server, Stream network, IPEndPoint remote, ListenerKind listener, Func<bool> socketHasInput)
     {
@@ -364,7 +365,7 @@ public sealed partial class SmtpSession
         {
             return new SmtpReply(501, "5.5.4", "Syntax: RCPT TO:<address>");
         }
-        if (_recipients.Count >= Limits.MaxRecipients)
+        if (_acceptedRecipients >= Limits.MaxRecipients)
         {
             // RFC 5321 §4.5.3.1.10: 452 and the client sends the rest in another transaction.
             return Replies.TooManyRecipients;
@@ -405,6 +406,7 @@ public sealed partial class SmtpSession
         {
             _recipients.Add((new QueuedRecipient(deliverTo, decision.Route, parameters["NOTIFY"], parameters["ORCPT"]), path.Mailbox!.Address));
         }
+        _acceptedRecipients++;
         _state = SessionState.HaveRecipient;
         return Replies.RecipientOk;
     }
@@ -551,6 +553,7 @@ public sealed partial class SmtpSession
         _sender = null;
         _mailParameters = EsmtpParameters.None;
         _recipients.Clear();
+        _acceptedRecipients = 0;
     }
 
     private async Task ReplyAsync(SmtpReply reply)
