@@ -22,4 +22,6 @@ public enum FixTopic
     Abuse,
     Banner,
     LineHandling,
+    HeloSyntax,
+    RecipientLimit,
 }

@@ -72,6 +72,11 @@ public static class RemediationTable
         [(FixTopic.Banner, SmtpSoftware.Postfix)] = "Set smtpd_banner = $myhostname ESMTP (drop $mail_name and version details).",
         [(FixTopic.Banner, SmtpSoftware.Exim)] = "Set smtp_banner = $smtp_active_hostname ESMTP (without $version_number).",
         [(FixTopic.Banner, SmtpSoftware.Sendmail)] = "define(`confSMTP_LOGIN_MSG', `$j ESMTP') in the .mc file.",
+        [(FixTopic.HeloSyntax, SmtpSoftware.Postfix)] = "Set smtpd_helo_required = yes and smtpd_helo_restrictions = reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname (never a PERMIT that also grants relaying).",
+        [(FixTopic.HeloSyntax, SmtpSoftware.Exim)] = "Do not list the client in helo_accept_junk_hosts, and keep the default syntax check of HELO/EHLO arguments.",
+        [(FixTopic.RecipientLimit, SmtpSoftware.Postfix)] = "Set smtpd_recipient_limit to at least 100 (the default is 1000).",
+        [(FixTopic.RecipientLimit, SmtpSoftware.Exim)] = "Set recipients_max to 0 (no limit) or at least 100.",
+        [(FixTopic.RecipientLimit, SmtpSoftware.Portcullis)] = "Set [limits] max_recipients to at least 100 in portcullis.toml.",
         [(FixTopic.LineHandling, SmtpSoftware.Postfix)] = "Upgrade to Postfix >= 3.9 and set smtpd_forbid_bare_newline = reject (with smtpd_forbid_bare_newline_exclusions = $mynetworks).",
     };
 
@@ -92,6 +97,8 @@ public static class RemediationTable
         [FixTopic.Postmaster] = "Accept mail for postmaster@ every domain you serve and for <Postmaster> (RFC 5321 §4.5.1).",
         [FixTopic.Abuse] = "Accept mail for abuse@ your domains (RFC 2142) and have a person read it.",
         [FixTopic.Banner] = "Consider removing the product version from the greeting (RFC 5321 §7.5 calls this a trade-off).",
+        [FixTopic.HeloSyntax] = "Refuse EHLO/HELO without an argument or with a syntactically invalid one (501), and never grant any privilege because of the HELO name.",
+        [FixTopic.RecipientLimit] = "Accept at least 100 recipients per message and answer 452 beyond your limit (RFC 5321 §4.5.3.1.8, §4.5.3.1.10).",
         [FixTopic.LineHandling] = "Refuse over-long lines with 500 and never split them; refuse bare LF, bare CR and NUL in commands.",
     };
 

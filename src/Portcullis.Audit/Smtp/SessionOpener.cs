@@ -17,7 +17,8 @@ public sealed class SessionOpener(SmtpEndpoint endpoint, ProbeOptions options, s
     public string HeloName => heloName;
     public Func<CancellationToken, Task> Gate => gate;
 
-    public async Task<OpenSession> OpenAsync(Transcript transcript, bool startTls, CancellationToken ct)
+    /// <param name="hello">False to stop after the greeting (plaintext only): the caller sends its own EHLO/HELO.</param>
+    public async Task<OpenSession> OpenAsync(Transcript transcript, bool startTls, CancellationToken ct, bool hello = true)
     {
         await gate(ct).ConfigureAwait(false);
         var probe = await SmtpProbe.ConnectAsync(endpoint, options, transcript, ct).ConfigureAwait(false);
@@ -26,6 +27,10 @@ public sealed class SessionOpener(SmtpEndpoint endpoint, ProbeOptions options, s
             if (probe.Greeting.Code != 220)
             {
                 throw new ProbeLostException(ProbeLoss.Closed, "greeting refused service: " + probe.Greeting);
+            }
+            if (!hello && !startTls)
+            {
+                return new OpenSession(probe, new EhloReply(probe.Greeting));
             }
             var ehlo = await HelloAsync(probe, heloName, ct).ConfigureAwait(false);
             if (startTls && !probe.IsTls)

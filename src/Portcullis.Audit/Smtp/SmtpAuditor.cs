@@ -199,6 +199,8 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
         st.Findings.AddRange(rcptFindings);
         st.Findings.Add(await EnumerationChecks.RcptEnumerationAsync(opener, hygieneTls, domain, catchAll, ct).ConfigureAwait(false));
         st.Findings.AddRange(await HygieneChecks.LinesAsync(opener, hygieneTls, ct).ConfigureAwait(false));
+        st.Findings.Add(await HygieneChecks.HeloSyntaxAsync(opener, ct).ConfigureAwait(false));
+        st.Findings.Add(await HygieneChecks.RecipientLimitAsync(opener, hygieneTls, domain, ct).ConfigureAwait(false));
 
         if (options.Rcpt is { } rcpt)
         {

@@ -150,6 +150,27 @@ public sealed class SmtpAuditTests
     }
 
     [Fact]
+    public async Task A_server_that_does_not_answer_is_not_tested_and_inconclusive_never_closed()
+    {
+        var (exit, r, stderr) = await AuditJsonAsync("127.0.2.13:2599", "--connect-timeout", "1");
+        Assert.True(exit == 3, stderr);
+        Assert.Equal("inconclusive", r.GetProperty("verdict").GetString());
+        Assert.StartsWith("not tested", Check(r, "connect").GetProperty("summary").GetString());
+    }
+
+    [Fact]
+    public async Task Several_targets_give_a_json_array_in_the_order_given()
+    {
+        await RelayPeers.EnsureUpAsync();
+        var (_, stdout, stderr) = await PortcullisProcess.RunAsync(["audit", "smtp", "--json", RelayPeers.Closed, "127.0.0.24"], timeout: TimeSpan.FromSeconds(120));
+        var doc = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(JsonValueKind.Array, doc.ValueKind);
+        Assert.Equal(["127.0.0.21:25", "127.0.0.24:25"], doc.EnumerateArray().Select(r => r.GetProperty("target").GetString()));
+        Assert.Equal(["Postfix", "Exim 4.96"], doc.EnumerateArray().Select(r => r.GetProperty("software").GetString()));
+        Assert.All(doc.EnumerateArray(), r => Assert.Equal("closed", r.GetProperty("verdict").GetString()));
+    }
+
+    [Fact]
     public async Task Text_report_names_software_verdict_and_fix()
     {
         await RelayPeers.EnsureUpAsync();

@@ -15,7 +15,8 @@ public sealed record Finding(string Id, string Title, CheckStatus Status, Severi
         Severity = Severity,
         Summary = Summary,
         Evidence = Evidence,
-        Fix = Status == CheckStatus.Fail && Topic is { } t ? RemediationTable.For(t, software) : null,
+        // Failures carry their fix; so do warnings (a passing check whose summary starts with "warning:").
+        Fix = Topic is { } t && (Status == CheckStatus.Fail || Summary?.StartsWith("warning:", StringComparison.Ordinal) == true) ? RemediationTable.For(t, software) : null,
         Port = Port,
         Source = Source,
     };

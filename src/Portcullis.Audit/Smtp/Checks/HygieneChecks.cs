@@ -56,4 +56,64 @@ public static class HygieneChecks
             return findings;
         }, e => [new("line.long-command", "Over-long command line not split", CheckStatus.Inconclusive, Severity.Medium, "could not complete: " + e.Message, t.ToString(), null, port)], ct);
     }
+
+    /// <summary>Catalog §4 "HELO checks": EHLO without an argument and HELO with garbage must get a syntax error (501).</summary>
+    public static Task<Finding> HeloSyntaxAsync(SessionOpener opener, CancellationToken ct)
+    {
+        const string id = "helo.syntax";
+        const string title = "Invalid EHLO/HELO arguments refused";
+        var t = new Transcript();
+        var port = opener.Endpoint.Port;
+        // Straight after the greeting (no EHLO of ours first, or "503 already identified" would hide the answer);
+        // on an implicit-TLS port the session is already inside TLS.
+        return SessionScope.RunAsync(opener, false, t, async s =>
+        {
+            var mark = t.Mark();
+            var empty = SessionOpener.NotClosing(await s.Probe.CommandAsync("EHLO", ct).ConfigureAwait(false));
+            var junk = SessionOpener.NotClosing(await s.Probe.CommandAsync("HELO @#$%^&*()", ct).ConfigureAwait(false));
+            var accepted = new[] { ("EHLO without argument", empty), ("HELO @#$%^&*()", junk) }.Where(x => x.Item2.Class == 2).Select(x => $"{x.Item1} got {x.Item2.Code}").ToList();
+            return accepted.Count > 0
+                ? new Finding(id, title, CheckStatus.Fail, Severity.Low, "accepted: " + string.Join(", ", accepted), t.Since(mark), FixTopic.HeloSyntax, port, "catalog §4")
+                : new Finding(id, title, CheckStatus.Pass, Severity.Low, $"refused ({empty.Code}, {junk.Code})", t.Since(mark), null, port, "catalog §4");
+        }, e => new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, "could not complete: " + e.Message, t.ToString(), null, port), ct, hello: false);
+    }
+
+    /// <summary>RFC 5321 §4.5.3.1.8: a server must accept at least 100 recipients per message (then 452, §4.5.3.1.10).</summary>
+    public static Task<Finding> RecipientLimitAsync(SessionOpener opener, bool tls, string domain, CancellationToken ct)
+    {
+        const string id = "rcpt.limit";
+        const string title = "At least 100 recipients accepted per message";
+        var t = new Transcript();
+        var port = opener.Endpoint.Port;
+        return SessionScope.RunAsync(opener, tls, t, async s =>
+        {
+            var mail = await s.Probe.CommandAsync($"MAIL FROM:<audit@{domain}>", ct).ConfigureAwait(false);
+            if (!mail.IsPositive)
+            {
+                return new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, "MAIL FROM refused: " + mail, t.ToString(), null, port);
+            }
+            var accepted = 0;
+            Portcullis.Smtp.SmtpReply? stop = null;
+            for (var i = 0; i < 101; i++)
+            {
+                var mark = t.Mark();
+                var r = SessionOpener.NotClosing(await s.Probe.CommandAsync($"RCPT TO:<postmaster@{domain}>", ct).ConfigureAwait(false));
+                if (r.Class != 2)
+                {
+                    stop = r;
+                    break;
+                }
+                accepted++;
+            }
+            await s.Probe.CommandAsync("RSET", ct).ConfigureAwait(false);
+            var evidence = $"-- {accepted} x RCPT TO:<postmaster@{domain}> accepted" + (stop is null ? "" : $"; then {stop}");
+            if (accepted == 0)
+            {
+                return new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, $"postmaster@{domain} was not accepted: {stop}", evidence, null, port);
+            }
+            return accepted >= 100
+                ? new Finding(id, title, CheckStatus.Pass, Severity.Low, stop is null ? "101 recipients accepted" : $"{accepted} accepted, then {stop.Code}", evidence, null, port, "RFC 5321 §4.5.3.1.8")
+                : new Finding(id, title, CheckStatus.Fail, Severity.Low, $"only {accepted} recipients accepted, then {stop}", evidence, FixTopic.RecipientLimit, port, "RFC 5321 §4.5.3.1.8");
+        }, e => new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, "could not complete: " + e.Message, t.ToString(), null, port), ct);
+    }
 }
