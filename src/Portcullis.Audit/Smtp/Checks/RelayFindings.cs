@@ -54,7 +54,7 @@ public static class RelayFindings
         var plainOpen = perVector.Any(j => j.V == RelayVerdict.Proven && TopicOf(j.O.Vector) == FixTopic.OpenRelay);
         var findings = perVector.Select(j => new Finding(
             "relay." + j.O.Vector.Id,
-            $"Relay refused: {j.O.Vector.Trick} (MAIL FROM:{j.O.Vector.MailFrom} RCPT TO:{j.O.Vector.RcptTo}{(j.O.Vector.Helo is null ? "" : ", EHLO " + j.O.Vector.Helo)})",
+            $"Relay: {j.O.Vector.Trick} (MAIL FROM:{j.O.Vector.MailFrom} RCPT TO:{j.O.Vector.RcptTo}{(j.O.Vector.Helo is null ? "" : ", EHLO " + j.O.Vector.Helo)})",
             j.V switch
             {
                 RelayVerdict.Proven => CheckStatus.Fail,
