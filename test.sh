@@ -11,9 +11,10 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 dotnet test Portcullis.sln -c Release -m:1 --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || status=$?
-# One closing line for the whole run, summed over the test assemblies ("Passed!  - Failed: 0, Passed: 68, ...").
-passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s += $2} END {print s + 0}')
-failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s += $2} END {print s + 0}')
-skipped=$(grep -Eo 'Skipped: +[0-9]+' "$log" | awk '{s += $2} END {print s + 0}')
+# One closing line for the whole run, summed over the test assemblies' "Total tests" blocks.
+count() { awk -v k="$1" '$1 == k":" && NF == 2 {s += $2} END {print s + 0}' "$log"; }
+passed=$(count Passed)
+failed=$(count Failed)
+skipped=$(count Skipped)
 echo "$passed passed, $failed failed, $skipped skipped"
 exit "$status"

@@ -110,6 +110,21 @@ public sealed class ServerInstance : IAsyncDisposable
 
     public int Pid => _process!.Pid;
 
+    /// <summary>Waits until the server's log contains <paramref name="needle"/> (log lines are written asynchronously).</summary>
+    public async Task<bool> WaitForLogAsync(string needle, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (!ServerLog.Contains(needle, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+            await Task.Delay(50);
+        }
+        return true;
+    }
+
     public Task<SmtpWire> ConnectAsync(bool readGreeting = true) => SmtpWire.ConnectAsync(Host, MxPort, readGreeting);
 
     public async ValueTask DisposeAsync()

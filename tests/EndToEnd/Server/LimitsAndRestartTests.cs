@@ -77,12 +77,29 @@ public sealed class LimitsAndRestartTests
     public async Task Connections_beyond_the_per_client_limit_get_421()
     {
         await using var server = await ServerInstance.StartAsync("[limits]\nmax_connections_per_client = 2\n", populate: false);
-        await Task.Delay(500); // let the start-up probe's connection end
-        await using var a = await server.ConnectAsync();
-        await using var b = await server.ConnectAsync();
+        // Hold two sessions that got their greeting (the start-up probe's session may take a moment to end).
+        var held = new List<SmtpWire>();
+        for (var attempt = 0; held.Count < 2 && attempt < 50; attempt++)
+        {
+            var c = await server.ConnectAsync(readGreeting: false);
+            if ((await c.ReadAsync()).Code == 220)
+            {
+                held.Add(c);
+            }
+            else
+            {
+                await c.DisposeAsync();
+                await Task.Delay(200);
+            }
+        }
+        Assert.Equal(2, held.Count);
         await using var third = await server.ConnectAsync(readGreeting: false);
         var r = await third.ReadAsync();
         Assert.Equal("421 4.7.0", $"{r.Code} {r.Enhanced}");
+        foreach (var c in held)
+        {
+            await c.DisposeAsync();
+        }
     }
 
     [Fact]
