@@ -33,7 +33,7 @@ public sealed class ProxyDestinations : IAsyncDisposable
         {
             if (canaryListen is not null)
             {
-                var listen = ParseEndPoint(canaryListen, "--canary-listen");
+                var listen = ParseEndPoint(canaryListen, "--canary-listen", allowAnyPort: true);
                 string host;
                 if (canaryAdvertise is not null)
                 {
@@ -82,19 +82,20 @@ public sealed class ProxyDestinations : IAsyncDisposable
         return new ProxyDestinations(list, canary);
     }
 
-    public static IPEndPoint ParseEndPoint(string text, string option)
+    public static IPEndPoint ParseEndPoint(string text, string option, bool allowAnyPort = false)
     {
-        var (host, port) = SplitHostPort(text, option);
+        var (host, port) = SplitHostPort(text, option, allowAnyPort);
         return IPAddress.TryParse(host, out var ip)
             ? new IPEndPoint(ip, port)
             : throw new ArgumentException($"{option} {text}: the address must be an IP address");
     }
 
-    public static (string Host, int Port) SplitHostPort(string text, string option)
+    /// <summary>HOST:PORT or [IPv6]:PORT; port 0 ("any free port") only where <paramref name="allowAnyPort"/>.</summary>
+    public static (string Host, int Port) SplitHostPort(string text, string option, bool allowAnyPort = false)
     {
         var t = text.Trim();
         var colon = t.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(t.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+        if (colon <= 0 || !int.TryParse(t.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > 65535 || port < (allowAnyPort ? 0 : 1))
         {
             throw new ArgumentException($"{option} {text}: expected HOST:PORT (IPv6 as [ADDR]:PORT)");
         }
