@@ -99,7 +99,9 @@ public sealed record TargetSpec
         {
             var rest = body[(dash + 1)..];
             UInt128 lo = AddressBlock.ToNumber(from), hi;
-            if (IPAddress.TryParse(rest, out var to))
+            // "40" alone is the last octet (nmap style); IPAddress.TryParse would read it as 0.0.0.40.
+            var lastOctetOnly = rest.Length is > 0 and <= 3 && rest.All(char.IsAsciiDigit);
+            if (!lastOctetOnly && IPAddress.TryParse(rest, out var to))
             {
                 if (to.AddressFamily != from.AddressFamily)
                 {

@@ -114,16 +114,18 @@ public static class AuditProxyCommand
             Protocols = protocols,
             Timeouts = new ProbeTimeouts { Connect = step, Reply = step, Proof = step, Prompt = TimeSpan.FromSeconds(Math.Min(2, timeoutSeconds)) },
         };
-        var reports = new List<AuditReport>();
-        foreach (var (label, address, hostPorts) in hosts)
+        if (!json)
         {
-            if (!json)
-            {
-                await Console.Error.WriteLineAsync($"testing {label} ({address}) on port(s) {string.Join(",", hostPorts)} via {string.Join(" and ", destinations.List.Select(d => d.Describe))}...").ConfigureAwait(false);
-            }
-            var report = await ProxyAuditor.AuditAsync(label, address, hostPorts, destinations.List, options, ct).ConfigureAwait(false);
-            reports.Add(report with { Audit = "proxy" });
+            await Console.Error.WriteLineAsync($"testing {hosts.Count} target(s) via {string.Join(" and ", destinations.List.Select(d => d.Describe))}...").ConfigureAwait(false);
         }
+        // Targets run side by side (each on its own connections); the report keeps the order given.
+        var reports = new AuditReport[hosts.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, hosts.Count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (i, token) =>
+        {
+            var (label, address, hostPorts) = hosts[i];
+            var report = await ProxyAuditor.AuditAsync(label, address, hostPorts, destinations.List, options, token).ConfigureAwait(false);
+            reports[i] = report with { Audit = "proxy" };
+        }).ConfigureAwait(false);
         if (json)
         {
             ReportWriter.WriteJson(Console.Out, reports);
