@@ -17,6 +17,11 @@ public sealed record ScanHeader
     public bool Proxy { get; init; }
     /// <summary>Endpoints in the scan; a resumed scan must number them the same way.</summary>
     public long Endpoints { get; init; }
+    /// <summary>The proof targets and step timeout, so a resumed scan audits the same way.</summary>
+    public string? CanaryListen { get; init; }
+    public string? CanaryAdvertise { get; init; }
+    public string? ThroughTo { get; init; }
+    public double? Timeout { get; init; }
 }
 
 /// <summary>An open port found by discovery, and the audit it gets ("smtp", "proxy" or "none").</summary>
@@ -58,6 +63,10 @@ public sealed class ScanJournal : IDisposable
         ["smtp"] = h.Smtp,
         ["proxy"] = h.Proxy,
         ["endpoints"] = h.Endpoints,
+        ["canaryListen"] = h.CanaryListen,
+        ["canaryAdvertise"] = h.CanaryAdvertise,
+        ["throughTo"] = h.ThroughTo,
+        ["timeout"] = h.Timeout,
         ["at"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
     });
 
@@ -140,6 +149,10 @@ public sealed class ScanJournal : IDisposable
                         Smtp = (bool)node["smtp"]!,
                         Proxy = (bool)node["proxy"]!,
                         Endpoints = (long)node["endpoints"]!,
+                        CanaryListen = (string?)node["canaryListen"],
+                        CanaryAdvertise = (string?)node["canaryAdvertise"],
+                        ThroughTo = (string?)node["throughTo"],
+                        Timeout = (double?)node["timeout"],
                     };
                     break;
                 case "open":

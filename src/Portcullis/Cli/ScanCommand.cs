@@ -103,6 +103,14 @@ public static class ScanCommand
             smtpPorts = resume.Header.SmtpPorts;
             doSmtp = resume.Header.Smtp;
             doProxy = resume.Header.Proxy;
+            // Options given again on the command line win; the rest come from the journal.
+            s = s with
+            {
+                Canary = s.Canary ?? resume.Header.CanaryListen,
+                Advertise = s.Advertise ?? resume.Header.CanaryAdvertise,
+                ThroughTo = s.ThroughTo ?? resume.Header.ThroughTo,
+                Timeout = resume.Header.Timeout ?? s.Timeout,
+            };
         }
         else
         {
@@ -154,7 +162,19 @@ public static class ScanCommand
         using var journal = journalPath is null ? null : ScanJournal.Create(journalPath, append: resume is not null && journalPath == s.Resume);
         if (journal is not null && (resume is null || journalPath != s.Resume))
         {
-            journal.Header(new ScanHeader { Targets = targetWords, Ports = ports, SmtpPorts = smtpPorts, Smtp = doSmtp, Proxy = doProxy, Endpoints = space.Count });
+            journal.Header(new ScanHeader
+            {
+                Targets = targetWords,
+                Ports = ports,
+                SmtpPorts = smtpPorts,
+                Smtp = doSmtp,
+                Proxy = doProxy,
+                Endpoints = space.Count,
+                CanaryListen = s.Canary,
+                CanaryAdvertise = s.Advertise,
+                ThroughTo = s.ThroughTo,
+                Timeout = s.Timeout,
+            });
         }
         var runner = new ScanRunner(space, options, journal, resume);
         await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
