@@ -12,6 +12,8 @@ public sealed record DiscoveryOptions
     public double Rate { get; init; }
     /// <summary>A port that neither accepts nor refuses within this time counts as filtered.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(1.5);
+    /// <summary>Use the portable Socket path even where the Linux epoll loop is available (tests cover both).</summary>
+    public bool PortableOnly { get; init; }
 }
 
 /// <summary>
@@ -67,6 +69,11 @@ public sealed class PortDiscovery
     /// <summary>Runs to the end (or cancellation); <paramref name="onOpen"/> is called for each port that accepted, before its number is counted done.</summary>
     public async Task RunAsync(Func<IPEndPoint, long, ValueTask> onOpen, CancellationToken ct)
     {
+        if (LinuxConnectLoop.Supported && _options.Rate <= 0 && !_options.PortableOnly)
+        {
+            await RunEpollAsync(onOpen, ct).ConfigureAwait(false);
+            return;
+        }
         var gate = new RateGate(_options.Rate);
         var workers = new Task[_options.Concurrency];
         for (var w = 0; w < workers.Length; w++)
@@ -75,6 +82,64 @@ public sealed class PortDiscovery
             workers[w] = Task.Run(() => WorkerAsync(slot, gate, onOpen, ct), ct);
         }
         await Task.WhenAll(workers).ConfigureAwait(false);
+    }
+
+    /// <summary>One epoll loop per core, each with its share of the concurrency and of the in-flight table.</summary>
+    private async Task RunEpollAsync(Func<IPEndPoint, long, ValueTask> onOpen, CancellationToken ct)
+    {
+        var loops = Math.Max(1, Math.Min(Environment.ProcessorCount, _options.Concurrency));
+        var share = _options.Concurrency / loops;
+        var tasks = new Task[loops];
+        for (var l = 0; l < loops; l++)
+        {
+            var first = l * share;
+            var capacity = l == loops - 1 ? _options.Concurrency - first : share;
+            tasks[l] = Task.Factory.StartNew(() => LinuxConnectLoop.Run(
+                slot =>
+                {
+                    Volatile.Write(ref _inFlight[first + slot], Interlocked.Read(ref _next));
+                    var i = Interlocked.Increment(ref _next) - 1;
+                    if (i >= _space.Count)
+                    {
+                        Volatile.Write(ref _inFlight[first + slot], long.MaxValue);
+                        return -1;
+                    }
+                    return i;
+                },
+                (index, address) =>
+                {
+                    var (block, offset, port) = _space.At(index);
+                    block.WriteAddressAt(offset, address);
+                    return (block.Family, port);
+                },
+                (index, outcome) =>
+                {
+                    if (outcome == LinuxConnectLoop.Outcome.Open)
+                    {
+                        Interlocked.Increment(ref _open);
+                        var pending = onOpen(_space.EndPointAt(index), index);
+                        if (!pending.IsCompletedSuccessfully)
+                        {
+                            pending.AsTask().GetAwaiter().GetResult();
+                        }
+                    }
+                    else if (outcome == LinuxConnectLoop.Outcome.Filtered)
+                    {
+                        Interlocked.Increment(ref _filtered);
+                    }
+                    Interlocked.Increment(ref _done);
+                },
+                _inFlight.AsMemory(first, capacity), capacity, _options.ConnectTimeout, ct),
+                ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+        try
+        {
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // stopped by the user: the watermark says how far we got
+        }
     }
 
     private async Task WorkerAsync(int slot, RateGate gate, Func<IPEndPoint, long, ValueTask> onOpen, CancellationToken ct)

@@ -15,7 +15,7 @@ public sealed record ScanOptions
     /// <summary>Ports that get the SMTP audit; every other open port gets the proxy audit (with --proxy).</summary>
     public IReadOnlySet<int> SmtpPorts { get; init; } = new HashSet<int> { 25, 587 };
     /// <summary>Audits running at once (each proxy audit opens one connection per protocol and destination).</summary>
-    public int AuditConcurrency { get; init; } = 32;
+    public int AuditConcurrency { get; init; } = 64;
     public ProxyAuditOptions ProxyAudit { get; init; } = new();
     public IReadOnlyList<ProbeDestination> ProxyDestinations { get; init; } = [];
     /// <summary>The SMTP audit run on each open SMTP port.</summary>

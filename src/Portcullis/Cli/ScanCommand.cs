@@ -36,7 +36,7 @@ public static class ScanCommand
         var concurrency = new Option<int>("--concurrency") { Description = "Connection attempts in flight during discovery.", DefaultValueFactory = _ => 512 };
         var rate = new Option<double>("--rate") { Description = "Connection attempts per second during discovery (0: as fast as --concurrency allows).", DefaultValueFactory = _ => 0 };
         var connectTimeout = new Option<double>("--connect-timeout") { Description = "Seconds before a silent port counts as filtered.", DefaultValueFactory = _ => 1.5 };
-        var auditConcurrency = new Option<int>("--audit-concurrency") { Description = "Audits running at once.", DefaultValueFactory = _ => 32 };
+        var auditConcurrency = new Option<int>("--audit-concurrency") { Description = "Audits running at once.", DefaultValueFactory = _ => 64 };
         var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for each audit step.", DefaultValueFactory = _ => 3 };
         var canary = new Option<string?>("--canary-listen") { Description = "Run the proxy canary on ADDR:PORT (reachable by the proxies)." };
         var advertise = new Option<string?>("--canary-advertise") { Description = "Address proxies should use to reach the canary, when it differs from the listen address." };

@@ -71,7 +71,9 @@ public class ScanTests
             // that server's "open" line and a checkpoint just past it (what a killed scan leaves behind).
             var first = await PortcullisProcess.RunAsync(ScanArgs(full), timeout: TimeSpan.FromMinutes(2));
             var lines = await File.ReadAllLinesAsync(full);
-            var firstOpen = lines.First(l => l.Contains("\"type\":\"open\"", StringComparison.Ordinal));
+            // Opens are journalled as found, not in index order: the checkpoint covers only the lowest.
+            var firstOpen = lines.Where(l => l.Contains("\"type\":\"open\"", StringComparison.Ordinal))
+                .MinBy(l => JsonDocument.Parse(l).RootElement.GetProperty("index").GetInt64())!;
             var index = JsonDocument.Parse(firstOpen).RootElement.GetProperty("index").GetInt64();
             await File.WriteAllLinesAsync(cut, [lines[0], firstOpen, $"{{\"type\":\"checkpoint\",\"next\":{index + 1}}}"]);
 

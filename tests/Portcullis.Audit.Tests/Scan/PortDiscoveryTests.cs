@@ -10,8 +10,10 @@ namespace Portcullis.Audit.Tests.Scan;
 /// <summary>Discovery over real loopback sockets: listeners on 127.0.3.16/28, everything else refuses.</summary>
 public class PortDiscoveryTests
 {
-    [Fact]
-    public async Task Discovery_finds_exactly_the_listening_ports_of_a_block()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Discovery_finds_exactly_the_listening_ports_of_a_block(bool portableOnly)
     {
         var listeners = new List<Socket>();
         try
@@ -28,7 +30,7 @@ public class PortDiscoveryTests
             var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndPoint!).Port).Distinct().Order().ToList();
             var space = new EndpointSpace([(TargetSpec.Parse("127.0.3.16/28").Block!, ports)]);
             var found = new ConcurrentBag<string>();
-            var discovery = new PortDiscovery(space, new DiscoveryOptions { Concurrency = 8 });
+            var discovery = new PortDiscovery(space, new DiscoveryOptions { Concurrency = 8, PortableOnly = portableOnly });
             await discovery.RunAsync((ep, _) => { found.Add(ep.ToString()); return ValueTask.CompletedTask; }, CancellationToken.None);
             Assert.Equal(expected.Order(), found.Order());
             Assert.Equal(space.Count, discovery.Done);
@@ -38,6 +40,45 @@ public class PortDiscoveryTests
         finally
         {
             listeners.ForEach(l => l.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task Silent_ports_count_as_filtered_after_the_connect_timeout()
+    {
+        // 127.0.3.60 has a listener whose backlog is full and never accepts: further SYNs get no answer.
+        using var l = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        l.Bind(new IPEndPoint(IPAddress.Parse("127.0.3.60"), 0));
+        l.Listen(0);
+        var port = ((IPEndPoint)l.LocalEndPoint!).Port;
+        var fillers = new List<Socket>();
+        try
+        {
+            for (var k = 0; k < 4; k++)
+            {
+                var f = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { Blocking = false };
+                try
+                {
+                    f.Connect(l.LocalEndPoint!);
+                }
+                catch (SocketException)
+                {
+                }
+                fillers.Add(f);
+            }
+            await Task.Delay(200);
+            var space = new EndpointSpace([(TargetSpec.Parse("127.0.3.60").Block!, [port])]);
+            var d = new PortDiscovery(space, new DiscoveryOptions { Concurrency = 2, ConnectTimeout = TimeSpan.FromMilliseconds(500) });
+            var clock = Stopwatch.StartNew();
+            await d.RunAsync((_, _) => ValueTask.CompletedTask, CancellationToken.None);
+            Assert.Equal(1, d.Done);
+            Assert.Equal(0, d.Open);
+            Assert.Equal(1, d.Filtered);
+            Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(400), $"took {clock.Elapsed}");
+        }
+        finally
+        {
+            fillers.ForEach(f => f.Dispose());
         }
     }
 
