@@ -44,7 +44,7 @@ field() { sed -n "s/.*$1.*/\\1/p" "$OUT/last.out" | head -1; }
 
 echo "1/4 portcullis scan 127.16.0.0/16 ..." >&2
 timed "${PORTCULLIS[@]}" scan 127.16.0.0/16 --smtp --proxy --authorized --ports "$PORTS" \
-    --canary-listen "$CANARY" --timeout 3 --jsonl "$OUT/scan16.jsonl"
+    --canary-listen "$CANARY" --timeout 3 --audit-concurrency 128 --jsonl "$OUT/scan16.jsonl"
 P16_WALL=$WALL P16_RSS=$RSS
 P16_DISC=$(field 'endpoints, [0-9,]* tried in \([0-9.]*\) s')
 P16_AUD=$(field 'audits: [0-9,]* in \([0-9.]*\) s')
@@ -67,7 +67,7 @@ N_SCR_WALL=$WALL N_SCR_RSS=$RSS
 
 echo "4/4 portcullis scan $SLICE ..." >&2
 timed "${PORTCULLIS[@]}" scan "$SLICE" --smtp --proxy --authorized --ports "$PORTS" \
-    --canary-listen "$CANARY" --timeout 3
+    --canary-listen "$CANARY" --timeout 3 --audit-concurrency 128 --jsonl "$OUT/scan20.jsonl"
 P20_WALL=$WALL P20_RSS=$RSS
 P20_DISC=$(field 'endpoints, [0-9,]* tried in \([0-9.]*\) s')
 P20_AUD=$(field 'audits: [0-9,]* in \([0-9.]*\) s')
@@ -93,5 +93,9 @@ cat <<MD
 - discovery addresses/s, portcullis /16 vs nmap discovery-only on the slice: $(ratio "$P16_APS" "$N_DISC_APS")x
 - whole-run addresses/s on the slice, portcullis with audits vs nmap with scripts: $(ratio "$P20_APS" "$N_SCR_APS")x
 - portcullis /16 audit totals: $(grep '^audits:' "$OUT/scan16.out")
+
+Verdicts by listener kind on the slice ($SLICE): what each tool calls open
+
+$(python3 bench/scan-verdicts.py "$OUT" "$SLICE")
 MD
 echo "(outputs in $OUT)" >&2
