@@ -8,9 +8,23 @@ public static class Program
     public static async Task<int> Main(string[] args)
     {
         var root = new RootCommand("Portcullis: a mail server that cannot be an open relay, and an auditor that finds open relays and open proxies.");
+        root.Subcommands.Add(ServeCommand.Build());
         root.Subcommands.Add(AuditCommands.Build());
         root.Subcommands.Add(ScanCommand.Build());
+        root.Subcommands.Add(DomainCommands.Build());
+        root.Subcommands.Add(UserCommands.Build());
+        root.Subcommands.Add(AliasCommands.Build());
         var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            // A usage error exits 2 (System.CommandLine's own handler would exit 1, the code for a failure).
+            foreach (var error in parsed.Errors)
+            {
+                Console.Error.WriteLine("portcullis: " + error.Message);
+            }
+            Console.Error.WriteLine("Try --help.");
+            return 2;
+        }
         return await parsed.InvokeAsync().ConfigureAwait(false);
     }
 }

@@ -37,20 +37,24 @@ internal static class TextReport
         console.Write(header);
 
         var table = new Table().Border(TableBorder.Simple).AddColumn("Status").AddColumn("Check").AddColumn("Result");
-        foreach (var row in Rows(r.Checks, verbose))
+        var showPort = r.Checks.Select(c => c.Port).Distinct().Count() > 1;
+        foreach (var row in Rows(r.Checks, verbose, showPort))
         {
             table.AddRow(new Markup(StatusMarkup(row.Status)), new Markup(Esc(row.Label)), new Markup(Esc(row.Text)));
         }
         console.Write(table);
 
-        foreach (var c in r.Checks.Where(c => c.Status is CheckStatus.Fail or CheckStatus.Inconclusive))
+        // One entry per check id and fix: the same failure on several ports is listed once, with its ports.
+        foreach (var g in r.Checks.Where(c => c.Status is CheckStatus.Fail or CheckStatus.Inconclusive).GroupBy(c => (c.Id, c.Status, c.Fix)))
         {
+            var c = g.First();
             var showEvidence = verbose && !string.IsNullOrEmpty(c.Evidence);
             if (c.Fix is null && !showEvidence)
             {
                 continue;
             }
-            console.MarkupLine($"{StatusMarkup(c.Status)} [bold]{Esc(c.Id)}[/] {Esc(c.Title)}");
+            var ports = showPort && g.Any(x => x.Port is not null) ? " (port " + string.Join(", ", g.Select(x => x.Port)) + ")" : "";
+            console.MarkupLine($"{StatusMarkup(c.Status)} [bold]{Esc(c.Id)}[/] {Esc(c.Title)}{Esc(ports)}");
             if (c.Fix is not null && c.Status == CheckStatus.Fail)
             {
                 console.MarkupLine("  [bold]Fix:[/] " + Esc(Indent(c.Fix)));
@@ -66,7 +70,7 @@ internal static class TextReport
     private sealed record Row(CheckStatus Status, string Label, string Text);
 
     /// <summary>One row per check, except that many passes of one group fold into one row (unless verbose).</summary>
-    private static IEnumerable<Row> Rows(IReadOnlyList<CheckResult> checks, bool verbose)
+    private static IEnumerable<Row> Rows(IReadOnlyList<CheckResult> checks, bool verbose, bool showPort)
     {
         var folded = new HashSet<string>();
         if (!verbose)
@@ -92,7 +96,7 @@ internal static class TextReport
                 }
                 continue;
             }
-            yield return new Row(c.Status, c.Id + (c.Port is null ? "" : $" :{c.Port}"), c.Summary ?? c.Title);
+            yield return new Row(c.Status, c.Id + (c.Port is null || !showPort ? "" : $" :{c.Port}"), c.Summary ?? c.Title);
         }
     }
 

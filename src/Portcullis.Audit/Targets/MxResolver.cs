@@ -34,7 +34,8 @@ public sealed class MxResolver
     public static IPEndPoint ParseServer(string text)
     {
         var t = text.Trim();
-        if (IPAddress.TryParse(t, out var bare))
+        // IPAddress.TryParse accepts "[::1]:5353" and drops the port: bracketed forms are handled below.
+        if (!t.StartsWith('[') && IPAddress.TryParse(t, out var bare))
         {
             return new IPEndPoint(bare, 53); // "127.0.0.1" or "::1": no port given
         }

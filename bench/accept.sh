@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Inbound acceptance benchmark: Portcullis against Postfix, same machine, same run.
+#
+#   bash bench/accept.sh                 # 20000 messages x 1, 10, 50 sessions
+#   N=2000 CONCS="10" bash bench/accept.sh   # a quick look
+#
+# Both servers take 5 KB messages for one local user into Maildir with their durability on
+# (Postfix: cleanup fsyncs the queue file before 250, virtual(8) fsyncs the Maildir file; Portcullis:
+# SQLite WAL commit with synchronous=FULL before 250, fsync of the Maildir file and directory).
+# smtp-source (from Debian's postfix package) sends one message per connection, as in
+# ../shared/peers/postfix-baseline.sh, which sets up and measures the Postfix side on 127.0.0.1:25.
+# Portcullis runs on 127.0.0.1:2525. Prints messages/s accepted and delivered, the ratios
+# Portcullis/Postfix, and Portcullis's peak RSS (VmHWM) in the 50-session run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+PEERS=${PEERS:-$REPO/../shared/peers}
+N=${N:-20000}
+SIZE=${SIZE:-5120}
+CONCS=${CONCS:-"1 10 50"}
+OUT=${OUT:-/var/tmp/portcullis-bench}
+ADDR=127.0.0.1
+PORT=2525
+mkdir -p "$OUT"
+RESULTS=$OUT/accept-$(date +%Y%m%d-%H%M%S).csv
+echo "target,conc,n,accept_s,accept_rps,deliv_s,deliv_rps,peak_rss_mb" >"$RESULTS"
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+now() { date +%s.%N; }
+
+command -v smtp-source >/dev/null || { echo "smtp-source missing: apt-get install postfix" >&2; exit 2; }
+
+log "building Portcullis (Release)"
+dotnet build src/Portcullis -c Release -o "$OUT/bin" -v q -nologo >/dev/null
+
+# The same priority as the Postfix side (postfix-baseline.sh renices itself to -10).
+renice -n -10 -p $$ >/dev/null 2>&1 || true
+
+BOX=$OUT/portcullis
+PID=
+stop_portcullis() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true; PID=; }
+trap stop_portcullis EXIT
+
+start_portcullis() {
+    stop_portcullis
+    rm -rf "$BOX"; mkdir -p "$BOX"
+    # max_connections_per_client is raised: every smtp-source session comes from 127.0.0.1.
+    cat >"$BOX/portcullis.toml" <<TOML
+[server]
+hostname = "mx.example.test"
+postmaster = "bench@example.test"
+[storage]
+data_dir = "data"
+[listeners]
+mx = "$ADDR:$PORT"
+[limits]
+max_connections_per_client = 1000
+max_connections = 2000
+TOML
+    local run="dotnet $OUT/bin/portcullis.dll"
+    $run domain add example.test --config "$BOX/portcullis.toml" >/dev/null
+    echo "bench-password" | $run user add bench@example.test --password-stdin --config "$BOX/portcullis.toml" >/dev/null
+    $run serve --config "$BOX/portcullis.toml" 2>"$BOX/serve.log" &
+    PID=$!
+    for _ in $(seq 300); do
+        (exec 3<>/dev/tcp/$ADDR/$PORT) 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "Portcullis did not start; see $BOX/serve.log" >&2; exit 1
+}
+
+run_portcullis() {
+    local c=$1
+    start_portcullis
+    local maildir=$BOX/data/mail/example.test/bench/Maildir/new
+    local t0 t1 t2 n=0 peak=0
+    t0=$(now)
+    smtp-source -s "$c" -m "$N" -l "$SIZE" -f bench@source.test -t bench@example.test -M source.test "$ADDR:$PORT"
+    t1=$(now)
+    local deadline=$(( $(date +%s) + 900 ))
+    while [ "$(date +%s)" -lt $deadline ]; do
+        n=$(find "$maildir" -maxdepth 1 -type f 2>/dev/null | wc -l)
+        [ "$n" -ge "$N" ] && break
+        sleep 0.1
+    done
+    t2=$(now)
+    peak=$(awk '/^VmHWM/{printf "%.0f", $2/1024}' /proc/$PID/status)
+    [ "$n" -eq "$N" ] || log "WARNING: only $n of $N messages in $maildir"
+    python3 -c "import sys; c,n,t0,t1,t2,p=sys.argv[1:]; n=int(n); a=float(t1)-float(t0); d=float(t2)-float(t0); print(f'portcullis,{c},{n},{a:.3f},{n/a:.1f},{d:.3f},{n/d:.1f},{p}')" \
+        "$c" "$N" "$t0" "$t1" "$t2" "$peak" >>"$RESULTS"
+    tail -1 "$RESULTS" >&2
+    stop_portcullis
+}
+
+run_postfix() {
+    local c=$1
+    local pfout=$OUT/postfix-$c
+    rm -rf "$pfout"; mkdir -p "$pfout"
+    TARGETS=postfix CONCS=$c RUNS=1 N=$N SIZE=$SIZE OUTDIR=$pfout bash "$PEERS/postfix-baseline.sh" >"$pfout/summary.txt"
+    # target,conc,run,n,size,accept_s,accept_rps,deliv_s,deliv_rps,...
+    awk -F, 'NR>1 && $1=="postfix" {print "postfix," $2 "," $4 "," $6 "," $7 "," $8 "," $9 ","}' "$pfout"/postfix-baseline-*.csv >>"$RESULTS"
+    tail -1 "$RESULTS" >&2
+}
+
+for c in $CONCS; do
+    log "c=$c: Postfix"
+    run_postfix "$c"
+    log "c=$c: Portcullis"
+    run_portcullis "$c"
+done
+
+python3 - "$RESULTS" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+by = {(r['target'], r['conc']): r for r in rows}
+print(f"\n{'sessions':>8} | {'Postfix acc/s':>13} | {'Portcullis acc/s':>16} | {'ratio':>5} | {'Postfix dlv/s':>13} | {'Portcullis dlv/s':>16} | {'ratio':>5} | {'peak RSS MB':>11}")
+for conc in sorted({r['conc'] for r in rows}, key=int):
+    p, q = by.get(('postfix', conc)), by.get(('portcullis', conc))
+    if not p or not q:
+        continue
+    ra = float(q['accept_rps']) / float(p['accept_rps'])
+    rd = float(q['deliv_rps']) / float(p['deliv_rps'])
+    print(f"{conc:>8} | {float(p['accept_rps']):13.1f} | {float(q['accept_rps']):16.1f} | {ra:5.2f} | {float(p['deliv_rps']):13.1f} | {float(q['deliv_rps']):16.1f} | {rd:5.2f} | {q['peak_rss_mb']:>11}")
+print(f"\nN={rows[0]['n']} messages of 5 KB per cell, one message per connection (smtp-source). raw: {sys.argv[1]}")
+PY

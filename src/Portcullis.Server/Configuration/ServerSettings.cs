@@ -1,0 +1,87 @@
+using System.Net;
+
+namespace Portcullis.Server.Configuration;
+
+/// <summary>Everything `portcullis serve` and the directory commands read from portcullis.toml and PORTCULLIS__* variables.</summary>
+public sealed record PortcullisSettings
+{
+    public required ServerSection Server { get; init; }
+    public required StorageSection Storage { get; init; }
+    public required ListenersSection Listeners { get; init; }
+    public required TlsSection Tls { get; init; }
+    public required LimitsSection Limits { get; init; }
+    public required RelaySection Relay { get; init; }
+    /// <summary>The file the settings came from, if any (for messages).</summary>
+    public string? SourceFile { get; init; }
+}
+
+public sealed record ServerSection
+{
+    /// <summary>The name this server gives in its greeting, EHLO reply and Received headers.</summary>
+    public required string Hostname { get; init; }
+    /// <summary>Receives postmaster@ and abuse@ of every local domain that has no such user (RFC 5321 §4.5.1, RFC 2142).</summary>
+    public required string Postmaster { get; init; }
+    /// <summary>User to switch to after binding the listeners; null keeps the current user.</summary>
+    public string? User { get; init; }
+}
+
+public sealed record StorageSection
+{
+    /// <summary>Absolute path of the data directory (queue, directory database, mailboxes, generated certificate).</summary>
+    public required string DataDir { get; init; }
+}
+
+public sealed record ListenersSection
+{
+    /// <summary>Inbound MX (port 25 in production). Null disables it.</summary>
+    public IPEndPoint? Mx { get; init; }
+    /// <summary>Submission with STARTTLS (RFC 6409, port 587).</summary>
+    public IPEndPoint? Submission { get; init; }
+    /// <summary>Submission with implicit TLS (RFC 8314, port 465).</summary>
+    public IPEndPoint? Submissions { get; init; }
+}
+
+public sealed record TlsSection
+{
+    /// <summary>PEM certificate chain; null means a self-signed certificate generated under the data directory.</summary>
+    public string? CertFile { get; init; }
+    public string? KeyFile { get; init; }
+}
+
+public sealed record LimitsSection
+{
+    /// <summary>Largest message accepted, in octets, announced in the SIZE extension (RFC 1870).</summary>
+    public long MaxMessageSize { get; init; } = 25 * 1024 * 1024;
+    /// <summary>RFC 5321 §4.5.3.1.8: at least 100 must be accepted.</summary>
+    public int MaxRecipients { get; init; } = 100;
+    /// <summary>Refused commands or recipients in one session before 421 and close (slows address harvesting).</summary>
+    public int MaxErrors { get; init; } = 10;
+    public int MaxConnections { get; init; } = 500;
+    public int MaxConnectionsPerClient { get; init; } = 50;
+    /// <summary>RFC 5321 §4.5.3.2.7: the server waits at least 5 minutes for the next command.</summary>
+    public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>RFC 5321 §4.5.3.2.5-6: 3 minutes per data block; the whole DATA phase is bounded by 10 minutes of idle.</summary>
+    public TimeSpan DataTimeout { get; init; } = TimeSpan.FromMinutes(3);
+}
+
+public sealed record RelaySection
+{
+    /// <summary>Networks that may relay without authentication on the submission listeners only. Empty by default.</summary>
+    public IReadOnlyList<IpNetwork> TrustedNetworks { get; init; } = [];
+}
+
+/// <summary>An IP network in CIDR form.</summary>
+public readonly record struct IpNetwork(IPAddress Prefix, int PrefixLength)
+{
+    public bool Contains(IPAddress address)
+    {
+        var net = new IPNetwork(Prefix, PrefixLength);
+        if (address.IsIPv4MappedToIPv6 && Prefix.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+        {
+            address = address.MapToIPv4();
+        }
+        return net.Contains(address);
+    }
+
+    public override string ToString() => $"{Prefix}/{PrefixLength}";
+}

@@ -1,0 +1,106 @@
+using Microsoft.Extensions.Logging;
+using Portcullis.Server.Configuration;
+using Portcullis.Server.Delivery;
+using Portcullis.Server.Directory;
+using Portcullis.Server.Policy;
+using Portcullis.Server.Queue;
+using Portcullis.Server.Smtp;
+using Portcullis.Server.Tls;
+
+namespace Portcullis.Server;
+
+/// <summary>
+/// The running mail server: directory, queue, certificate, listeners and delivery, started in that
+/// order and stopped in reverse. `portcullis serve` hosts one of these until SIGTERM/SIGINT.
+/// </summary>
+public sealed class MailServer : IAsyncDisposable
+{
+    private readonly PortcullisSettings _settings;
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger _log;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<SmtpListener> _listeners = [];
+    private readonly List<Task> _background = [];
+    private IDirectoryStore? _directory;
+    private IMessageQueue? _queue;
+
+    public MailServer(PortcullisSettings settings, ILoggerFactory loggers)
+    {
+        _settings = settings;
+        _loggers = loggers;
+        _log = loggers.CreateLogger("portcullis");
+    }
+
+    public IReadOnlyList<SmtpListener> Listeners => _listeners;
+
+    public async Task StartAsync(CancellationToken ct)
+    {
+        System.IO.Directory.CreateDirectory(_settings.Storage.DataDir);
+        _directory = await SqliteDirectoryStore.OpenInDataDirAsync(_settings.Storage.DataDir, ct).ConfigureAwait(false);
+        var snapshots = new DirectorySnapshotSource(_directory, TimeSpan.FromSeconds(1), _loggers.CreateLogger("portcullis.directory"));
+        await snapshots.RefreshAsync(ct).ConfigureAwait(false);
+        _background.Add(snapshots.RunAsync(_stopping.Token));
+        if (snapshots.Current.Domains.Count == 0)
+        {
+            _log.LogWarning("no local domain is configured: every recipient will be refused (add one with `portcullis domain add DOMAIN`)");
+        }
+
+        _queue = SqliteMessageQueue.Open(Path.Combine(_settings.Storage.DataDir, "queue"), _loggers.CreateLogger("portcullis.queue"));
+        var (certificate, certSource) = CertificateProvider.Load(_settings);
+        _log.LogInformation("TLS certificate {Source}, subject {Subject}, expires {Expiry:u}", certSource, certificate.Subject, certificate.NotAfter.ToUniversalTime());
+
+        var context = new ServerContext(_settings, () => snapshots.Current, _queue, certificate, _loggers.CreateLogger("portcullis.smtp"))
+        {
+            Stopping = _stopping.Token,
+        };
+        foreach (var (kind, endpoint) in new[] { (ListenerKind.Mx, _settings.Listeners.Mx), (ListenerKind.Submission, _settings.Listeners.Submission), (ListenerKind.Submissions, _settings.Listeners.Submissions) })
+        {
+            if (endpoint is null)
+            {
+                continue;
+            }
+            var listener = new SmtpListener(context, kind, endpoint);
+            _listeners.Add(listener);
+        }
+
+        var local = new LocalDeliveryAgent(_queue, new LocalMailboxes(_settings.Storage.DataDir, _settings.Server.Hostname), _loggers.CreateLogger("portcullis.delivery"));
+        _background.Add(local.RunAsync(_stopping.Token));
+
+        foreach (var l in _listeners)
+        {
+            l.Start();
+            _log.LogInformation("listening on {Endpoint} ({Kind})", l.Endpoint, l.Kind);
+        }
+        var (messages, pending) = await _queue.CountAsync(ct).ConfigureAwait(false);
+        _log.LogInformation("Portcullis ready: host {Host}, data {DataDir}, queue {Messages} messages ({Pending} recipients pending)",
+            _settings.Server.Hostname, _settings.Storage.DataDir, messages, pending);
+    }
+
+    public async Task StopAsync()
+    {
+        _log.LogInformation("shutting down");
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        foreach (var l in _listeners)
+        {
+            await l.StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        await Task.WhenAll(_background).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var l in _listeners)
+        {
+            await l.DisposeAsync().ConfigureAwait(false);
+        }
+        if (_queue is not null)
+        {
+            await _queue.DisposeAsync().ConfigureAwait(false);
+        }
+        if (_directory is not null)
+        {
+            await _directory.DisposeAsync().ConfigureAwait(false);
+        }
+        _stopping.Dispose();
+    }
+}

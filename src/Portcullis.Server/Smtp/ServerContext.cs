@@ -1,0 +1,20 @@
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using Portcullis.Server.Configuration;
+using Portcullis.Server.Directory;
+using Portcullis.Server.Queue;
+
+namespace Portcullis.Server.Smtp;
+
+/// <summary>What every session of a running server shares.</summary>
+public sealed class ServerContext(PortcullisSettings settings, Func<DirectorySnapshot> directory, IMessageQueue queue, X509Certificate2? certificate, ILogger log)
+{
+    public PortcullisSettings Settings { get; } = settings;
+    /// <summary>The current directory snapshot (replaced when the directory changes).</summary>
+    public Func<DirectorySnapshot> Directory { get; } = directory;
+    public IMessageQueue Queue { get; } = queue;
+    public X509Certificate2? Certificate { get; } = certificate;
+    public ILogger Log { get; } = log;
+    /// <summary>Signalled on shutdown: sessions answer 421 and close.</summary>
+    public CancellationToken Stopping { get; init; }
+}

@@ -1,0 +1,131 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Portcullis.Server.Policy;
+using Portcullis.Smtp;
+
+namespace Portcullis.Server.Smtp;
+
+/// <summary>
+/// Accepts connections on one endpoint and runs a session for each, within the connection limits: in
+/// total and per client address (421 4.7.0 beyond them, so one client cannot take every slot).
+/// </summary>
+public sealed partial class SmtpListener : IAsyncDisposable
+{
+    private readonly ServerContext _server;
+    private readonly ListenerKind _kind;
+    private readonly Socket _socket;
+    private readonly ConcurrentDictionary<IPAddress, int> _perClient = new();
+    private readonly ConcurrentDictionary<Task, byte> _sessions = new();
+    private readonly ILogger _logger;
+    private int _total;
+    private Task? _acceptLoop;
+
+    public SmtpListener(ServerContext server, ListenerKind kind, IPEndPoint endpoint)
+    {
+        _server = server;
+        _kind = kind;
+        _logger = server.Log;
+        Endpoint = endpoint;
+        _socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        _socket.Bind(endpoint);
+        _socket.Listen(1024);
+    }
+
+    public IPEndPoint Endpoint { get; }
+
+    public ListenerKind Kind => _kind;
+
+    /// <summary>Sessions still running (for shutdown).</summary>
+    public int ActiveSessions => _sessions.Count;
+
+    public void Start() => _acceptLoop = AcceptLoopAsync();
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_server.Stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _socket.AcceptAsync(_server.Stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
+            {
+                continue;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            client.NoDelay = true;
+            var task = HandleAsync(client);
+            _sessions.TryAdd(task, 0);
+            _ = task.ContinueWith(t => _sessions.TryRemove(t, out _), TaskScheduler.Default);
+        }
+    }
+
+    private async Task HandleAsync(Socket client)
+    {
+        await Task.Yield();
+        var remote = (IPEndPoint)client.RemoteEndPoint!;
+        var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
+        var total = Interlocked.Increment(ref _total);
+        var mine = _perClient.AddOrUpdate(address, 1, (_, n) => n + 1);
+        try
+        {
+            await using var stream = new NetworkStream(client, ownsSocket: true);
+            if (total > _server.Settings.Limits.MaxConnections || mine > _server.Settings.Limits.MaxConnectionsPerClient)
+            {
+                var reply = total > _server.Settings.Limits.MaxConnections ? Replies.TooManyConnections : Replies.TooManyConnectionsFromYou;
+                LogLimit(remote.ToString(), reply.ToString(), total, mine);
+                await stream.WriteAsync(Encoding.ASCII.GetBytes(reply.ToWire())).ConfigureAwait(false);
+                return;
+            }
+            var session = new SmtpSession(_server, stream, remote, _kind, () => client.Available > 0);
+            await session.RunAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            // The client went away; the session already logged what it knew.
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "session with {Client} failed", remote);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _total);
+            if (_perClient.AddOrUpdate(address, 0, (_, n) => n - 1) <= 0)
+            {
+                _perClient.TryRemove(new KeyValuePair<IPAddress, int>(address, 0));
+            }
+        }
+    }
+
+    /// <summary>Stops accepting and waits for running sessions (they see Stopping and answer 421).</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        _socket.Close();
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+        await Task.WhenAny(Task.WhenAll(_sessions.Keys), Task.Delay(grace)).ConfigureAwait(false);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _socket.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "refused client={Client} rule=connection-limit reply=\"{Reply}\" total={Total} from_client={FromClient}")]
+    private partial void LogLimit(string client, string reply, int total, int fromClient);
+}

@@ -1,0 +1,48 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Portcullis.Server;
+
+namespace Portcullis.Cli;
+
+/// <summary>`portcullis serve`: runs the mail server until SIGTERM or Ctrl-C.</summary>
+public static class ServeCommand
+{
+    public static Command Build()
+    {
+        var config = CommonOptions.ConfigOption();
+        var cmd = new Command("serve", "Run the mail server: inbound MX for local users (never an open relay), and submission for authenticated users when configured.")
+        {
+            config,
+        };
+        cmd.SetAction(async (ParseResult r, CancellationToken ct) =>
+        {
+            var settings = CommonOptions.LoadSettings(r.GetValue(config));
+            if (settings is null)
+            {
+                return CommonOptions.ConfigErrorExitCode;
+            }
+            using var loggers = Logging.Create(settings);
+            var log = loggers.CreateLogger("portcullis");
+            await using var server = new MailServer(settings, loggers);
+            try
+            {
+                await server.StartAsync(ct).ConfigureAwait(false);
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                log.LogCritical("cannot listen: {Message} (is another server on that port? ports below 1024 need root)", e.Message);
+                return 1;
+            }
+            var stop = new TaskCompletionSource();
+            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
+            using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });
+            using var reg = ct.Register(() => stop.TrySetResult());
+            await stop.Task.ConfigureAwait(false);
+            await server.StopAsync().ConfigureAwait(false);
+            log.LogInformation("stopped");
+            return 0;
+        });
+        return cmd;
+    }
+}
