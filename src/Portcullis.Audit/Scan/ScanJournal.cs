@@ -22,6 +22,8 @@ public sealed record ScanHeader
     public string? CanaryAdvertise { get; init; }
     public string? ThroughTo { get; init; }
     public double? Timeout { get; init; }
+    public string? SmtpCanaryListen { get; init; }
+    public string? SmtpCanaryDomain { get; init; }
 }
 
 /// <summary>An open port found by discovery, and the audit it gets ("smtp", "proxy" or "none").</summary>
@@ -67,6 +69,8 @@ public sealed class ScanJournal : IDisposable
         ["canaryAdvertise"] = h.CanaryAdvertise,
         ["throughTo"] = h.ThroughTo,
         ["timeout"] = h.Timeout,
+        ["smtpCanaryListen"] = h.SmtpCanaryListen,
+        ["smtpCanaryDomain"] = h.SmtpCanaryDomain,
         ["at"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
     });
 
@@ -153,6 +157,8 @@ public sealed class ScanJournal : IDisposable
                         CanaryAdvertise = (string?)node["canaryAdvertise"],
                         ThroughTo = (string?)node["throughTo"],
                         Timeout = (double?)node["timeout"],
+                        SmtpCanaryListen = (string?)node["smtpCanaryListen"],
+                        SmtpCanaryDomain = (string?)node["smtpCanaryDomain"],
                     };
                     break;
                 case "open":

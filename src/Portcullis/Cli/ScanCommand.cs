@@ -2,9 +2,11 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using Portcullis.Audit.Canary;
 using Portcullis.Audit.Proxy;
 using Portcullis.Audit.Reporting;
 using Portcullis.Audit.Scan;
+using Portcullis.Audit.Smtp;
 using Portcullis.Audit.Targets;
 using Spectre.Console;
 
@@ -41,6 +43,8 @@ public static class ScanCommand
         var canary = new Option<string?>("--canary-listen") { Description = "Run the proxy canary on ADDR:PORT (reachable by the proxies)." };
         var advertise = new Option<string?>("--canary-advertise") { Description = "Address proxies should use to reach the canary, when it differs from the listen address." };
         var throughTo = new Option<string?>("--through-to") { Description = "A mail server HOST:PORT whose 220 greeting open proxies must relay." };
+        var smtpCanaryListen = new Option<string?>("--smtp-canary-listen") { Description = "ADDR:PORT for `audit smtp`'s canary SMTP receiver, which proves relaying (with --smtp-canary-domain)." };
+        var smtpCanaryDomain = new Option<string?>("--smtp-canary-domain") { Description = "Relay tests send to addresses at this domain (its MX must point at --smtp-canary-listen); without it an accepted foreign RCPT stays a candidate." };
         var jsonl = new Option<string?>("--jsonl") { Description = "Stream every finding to FILE as JSON lines (open ports, checkpoints, reports)." };
         var resumeOpt = new Option<string?>("--resume") { Description = "Continue the scan recorded in this --jsonl FILE (targets and ports come from the file; new lines are appended)." };
         var authorized = new Option<bool>("--authorized") { Description = $"Confirm you are authorised to scan these networks (needed above {UnauthorizedLimit} addresses)." };
@@ -55,7 +59,7 @@ public static class ScanCommand
             """);
         cmd.Arguments.Add(targets);
         foreach (var o in new Option[] { smtp, proxy, ports, smtpPorts, proxyPorts, concurrency, rate, connectTimeout, auditConcurrency, timeout,
-                     canary, advertise, throughTo, jsonl, resumeOpt, authorized, dnsServer, verbose })
+                     canary, advertise, throughTo, smtpCanaryListen, smtpCanaryDomain, jsonl, resumeOpt, authorized, dnsServer, verbose })
         {
             cmd.Options.Add(o);
         }
@@ -66,7 +70,8 @@ public static class ScanCommand
                 var settings = new Settings(
                     r.GetValue(targets) ?? [], r.GetValue(smtp), r.GetValue(proxy), r.GetValue(ports), r.GetValue(smtpPorts)!, r.GetValue(proxyPorts)!,
                     r.GetValue(concurrency), r.GetValue(rate), r.GetValue(connectTimeout), r.GetValue(auditConcurrency), r.GetValue(timeout),
-                    r.GetValue(canary), r.GetValue(advertise), r.GetValue(throughTo), r.GetValue(jsonl), r.GetValue(resumeOpt),
+                    r.GetValue(canary), r.GetValue(advertise), r.GetValue(throughTo), r.GetValue(smtpCanaryListen), r.GetValue(smtpCanaryDomain),
+                    r.GetValue(jsonl), r.GetValue(resumeOpt),
                     r.GetValue(authorized), r.GetValue(dnsServer), r.GetValue(verbose));
                 return await RunAsync(settings, ct).ConfigureAwait(false);
             }
@@ -81,7 +86,7 @@ public static class ScanCommand
 
     private sealed record Settings(string[] Targets, bool Smtp, bool Proxy, string? Ports, string SmtpPorts, string ProxyPorts,
         int Concurrency, double Rate, double ConnectTimeout, int AuditConcurrency, double Timeout,
-        string? Canary, string? Advertise, string? ThroughTo, string? Jsonl, string? Resume, bool Authorized, string? DnsServer, bool Verbose);
+        string? Canary, string? Advertise, string? ThroughTo, string? SmtpCanaryListen, string? SmtpCanaryDomain, string? Jsonl, string? Resume, bool Authorized, string? DnsServer, bool Verbose);
 
     private static async Task<int> RunAsync(Settings s, CancellationToken ct)
     {
@@ -110,6 +115,8 @@ public static class ScanCommand
                 Advertise = s.Advertise ?? resume.Header.CanaryAdvertise,
                 ThroughTo = s.ThroughTo ?? resume.Header.ThroughTo,
                 Timeout = resume.Header.Timeout ?? s.Timeout,
+                SmtpCanaryListen = s.SmtpCanaryListen ?? resume.Header.SmtpCanaryListen,
+                SmtpCanaryDomain = s.SmtpCanaryDomain ?? resume.Header.SmtpCanaryDomain,
             };
         }
         else
@@ -143,6 +150,20 @@ public static class ScanCommand
         await using var destinations = doProxy
             ? await ProxyDestinations.CreateAsync(s.Canary, s.Advertise, s.ThroughTo, step, ct).ConfigureAwait(false)
             : null;
+        if ((s.SmtpCanaryListen is null) != (s.SmtpCanaryDomain is null))
+        {
+            throw new ArgumentException("--smtp-canary-listen and --smtp-canary-domain go together");
+        }
+        await using var smtpCanary = s.SmtpCanaryListen is null ? null : SmtpCanary.Start(ProxyDestinations.ParseEndPoint(s.SmtpCanaryListen, "--smtp-canary-listen", allowAnyPort: true));
+        var smtpOptions = new SmtpAuditOptions
+        {
+            CanaryDomain = s.SmtpCanaryDomain,
+            Canary = smtpCanary,
+            CanaryWait = TimeSpan.FromSeconds(Math.Max(5, s.Timeout * 2)),
+            TargetBudget = TimeSpan.FromSeconds(60),
+            Probe = new ProbeOptions { StepTimeout = step, ConnectTimeout = step },
+        };
+        var pacer = new ConnectionPacer(0);
         var options = new ScanOptions
         {
             Discovery = new DiscoveryOptions { Concurrency = s.Concurrency, Rate = s.Rate, ConnectTimeout = TimeSpan.FromSeconds(s.ConnectTimeout) },
@@ -155,7 +176,12 @@ public static class ScanCommand
             {
                 Timeouts = new ProbeTimeouts { Connect = step, Reply = step, Proof = step, Prompt = TimeSpan.FromSeconds(Math.Min(1, s.Timeout)) },
             },
-            SmtpAudit = (ep, token) => SmtpRelayCandidateProbe.RunAsync(ep, step, token),
+            SmtpAudit = async (ep, token) =>
+            {
+                // The `audit smtp` auditor (issue 4), one port per report, like the proxy audits.
+                var auditor = new SmtpAuditor(smtpOptions with { Ports = [ep.Port] }, pacer.WaitAsync);
+                return await auditor.AuditAsync(ep.ToString(), ep.Address, null, token).ConfigureAwait(false);
+            },
         };
 
         var journalPath = s.Jsonl ?? s.Resume;
