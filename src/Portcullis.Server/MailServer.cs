@@ -49,9 +49,21 @@ public sealed class MailServer : IAsyncDisposable
         var (certificate, certSource) = CertificateProvider.Load(_settings);
         _log.LogInformation("TLS certificate {Source}, subject {Subject}, expires {Expiry:u}", certSource, certificate.Subject, certificate.NotAfter.ToUniversalTime());
 
+        var directory = _directory;
         var context = new ServerContext(_settings, () => snapshots.Current, _queue, certificate, _loggers.CreateLogger("portcullis.smtp"))
         {
             Stopping = _stopping.Token,
+            FindCredential = async (user, token) =>
+            {
+                try
+                {
+                    return await directory.GetCredentialAsync(user, token).ConfigureAwait(false);
+                }
+                catch (DirectoryException)
+                {
+                    return null; // not even a valid address: same answer as an unknown user
+                }
+            },
         };
         foreach (var (kind, endpoint) in new[] { (ListenerKind.Mx, _settings.Listeners.Mx), (ListenerKind.Submission, _settings.Listeners.Submission), (ListenerKind.Submissions, _settings.Listeners.Submissions) })
         {
@@ -63,7 +75,7 @@ public sealed class MailServer : IAsyncDisposable
             _listeners.Add(listener);
         }
 
-        var local = new LocalDeliveryAgent(_queue, new LocalMailboxes(_settings.Storage.DataDir, _settings.Server.Hostname), _loggers.CreateLogger("portcullis.delivery"));
+        var local = new LocalDeliveryAgent(_queue, new MaildirMailboxDelivery(_settings.Storage.DataDir, _settings.Server.Hostname), _loggers.CreateLogger("portcullis.delivery"));
         _background.Add(local.RunAsync(_stopping.Token));
 
         foreach (var l in _listeners)

@@ -42,6 +42,7 @@ public sealed class SmtpInput
 {
     private const byte CR = (byte)'\r';
     private const byte LF = (byte)'\n';
+    private static readonly byte[] Space = " "u8.ToArray();
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
 
     private readonly PipeReader _reader;
@@ -128,7 +129,12 @@ public sealed class SmtpInput
     /// CRLF.CRLF, so the rest of the message is never parsed as commands (catalog §2.4).
     /// <paramref name="maxLineLength"/> counts the CRLF (RFC 5321 §4.5.3.1.6: 1000).
     /// </summary>
-    public async ValueTask<DataResult> ReadDataAsync(IBufferWriter<byte> output, long maxSize, int maxLineLength, CancellationToken ct, Action? onProgress = null)
+    /// <param name="replaceStrayLineEndings">
+    /// false (the MX): a bare CR or LF makes the message refused. true (submission from our own users): each
+    /// stray CR or LF is stored as a space, as Postfix's cleanup_replace_stray_cr_lf does, so no stray line
+    /// ending can ever leave the server (catalog §2.4, sender side). Either way only CRLF.CRLF ends DATA.
+    /// </param>
+    public async ValueTask<DataResult> ReadDataAsync(IBufferWriter<byte> output, long maxSize, int maxLineLength, CancellationToken ct, Action? onProgress = null, bool replaceStrayLineEndings = false)
     {
         var problem = DataProblem.None;
         long size = 0;
@@ -150,7 +156,17 @@ public sealed class SmtpInput
             size += n;
             foreach (var seg in bytes)
             {
-                output.Write(seg.Span);
+                if (replaceStrayLineEndings && seg.Span.IndexOfAny(CR, LF) >= 0)
+                {
+                    var copy = seg.Span.ToArray();
+                    copy.AsSpan().Replace(CR, (byte)' ');
+                    copy.AsSpan().Replace(LF, (byte)' ');
+                    output.Write(copy);
+                }
+                else
+                {
+                    output.Write(seg.Span);
+                }
             }
             if (addCrlf)
             {
@@ -167,7 +183,7 @@ public sealed class SmtpInput
             foreach (var seg in bytes)
             {
                 var span = seg.Span;
-                var i = span.IndexOfAny(CR, LF, (byte)0);
+                var i = replaceStrayLineEndings ? span.IndexOf((byte)0) : span.IndexOfAny(CR, LF, (byte)0);
                 if (i >= 0)
                 {
                     problem = span[i] == 0 ? DataProblem.Nul : DataProblem.BareLineEnding;
@@ -197,6 +213,20 @@ public sealed class SmtpInput
                 {
                     _reader.AdvanceTo(buffer.Start);
                     return new DataResult(true, size, problem);
+                }
+                if (!crlf && replaceStrayLineEndings)
+                {
+                    // A stray LF inside a line: stored as a space; the line goes on.
+                    Inspect(content);
+                    if (atLineStart && content.Length > 0 && FirstByte(content) == (byte)'.')
+                    {
+                        content = content.Slice(1);
+                    }
+                    Store(content, addCrlf: false);
+                    Store(new ReadOnlySequence<byte>(Space), addCrlf: false);
+                    atLineStart = false;
+                    lineLength += line.Length + 1;
+                    continue;
                 }
                 if (!crlf)
                 {

@@ -11,6 +11,8 @@ public sealed record PortcullisSettings
     public required TlsSection Tls { get; init; }
     public required LimitsSection Limits { get; init; }
     public required RelaySection Relay { get; init; }
+    public DeliverySection Delivery { get; init; } = new();
+    public SubmissionSection Submission { get; init; } = new();
     /// <summary>The file the settings came from, if any (for messages).</summary>
     public string? SourceFile { get; init; }
 }
@@ -84,4 +86,33 @@ public readonly record struct IpNetwork(IPAddress Prefix, int PrefixLength)
     }
 
     public override string ToString() => $"{Prefix}/{PrefixLength}";
+}
+
+/// <summary>How mail for other domains leaves (issue 3).</summary>
+public sealed record DeliverySection
+{
+    /// <summary>Smarthost: send everything for other domains through this host instead of their MX ("host:port"); null = direct MX delivery.</summary>
+    public string? RelayHost { get; init; }
+    /// <summary>TLS towards the smarthost: "starttls" (required), "implicit" (port 465 style) or "none".</summary>
+    public string RelayTls { get; init; } = "starttls";
+    public string? RelayUsername { get; init; }
+    public string? RelayPassword { get; init; }
+    /// <summary>DNS resolvers (ADDRESS[:PORT], port 53 by default); empty = the system's.</summary>
+    public IReadOnlyList<IPEndPoint> DnsServers { get; init; } = [];
+    /// <summary>Port of remote MX hosts (25; other values only for tests and special networks).</summary>
+    public int MxPort { get; init; } = 25;
+    /// <summary>First retry after a temporary failure; later retries back off exponentially up to <see cref="RetryMax"/>.</summary>
+    public TimeSpan RetryInitial { get; init; } = TimeSpan.FromMinutes(5);
+    public TimeSpan RetryMax { get; init; } = TimeSpan.FromHours(4);
+    /// <summary>How long a message may stay queued before it bounces (RFC 5321 §4.5.4.1 suggests 4-5 days).</summary>
+    public TimeSpan Lifetime { get; init; } = TimeSpan.FromDays(5);
+    /// <summary>Remote destinations delivered to at once.</summary>
+    public int Concurrency { get; init; } = 20;
+}
+
+/// <summary>Limits for authenticated users on the submission listeners (a stolen password must not become a spam cannon).</summary>
+public sealed record SubmissionSection
+{
+    public int MessagesPerHour { get; init; } = 200;
+    public int RecipientsPerHour { get; init; } = 1000;
 }

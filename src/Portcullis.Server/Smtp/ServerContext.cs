@@ -17,4 +17,13 @@ public sealed class ServerContext(PortcullisSettings settings, Func<DirectorySna
     public ILogger Log { get; } = log;
     /// <summary>Signalled on shutdown: sessions answer 421 and close.</summary>
     public CancellationToken Stopping { get; init; }
+    /// <summary>A user's SCRAM credential for AUTH, or null for no such user.</summary>
+    public Func<string, CancellationToken, Task<ScramCredential?>> FindCredential { get; init; } = (_, _) => Task.FromResult<ScramCredential?>(null);
+    public Auth.AuthThrottle Throttle { get; init; } = new();
+    public Auth.SendingLimits SendingLimits { get; init; } = new(settings.Submission.MessagesPerHour, settings.Submission.RecipientsPerHour);
+    /// <summary>
+    /// Signs a submitted message (DKIM) for the From: domain when a key exists: content in, signed content
+    /// out (the same bytes when there is no key). Null when signing is not available.
+    /// </summary>
+    public Func<ReadOnlyMemory<byte>, string, ReadOnlyMemory<byte>>? SignOutbound { get; init; }
 }

@@ -46,6 +46,7 @@ public sealed partial class SmtpSession
     private EsmtpParameters _mailParameters = EsmtpParameters.None;
     private readonly List<(QueuedRecipient Recipient, string Original)> _recipients = [];
     private int _acceptedRecipients; // RCPT commands accepted, duplicates included (RFC 5321 §4.5.3.1.8)
+    private int _acceptedRecipientsInMessage;
 
     public SmtpSession(ServerContext server, Stream network, IPEndPoint remote, ListenerKind listener, Func<bool> socketHasInput)
     {
@@ -129,7 +130,12 @@ public sealed partial class SmtpSession
         while (true)
         {
             _timeout.CancelAfter(Limits.CommandTimeout);
-            var line = await _input.ReadCommandAsync(MaxCommandLine, ct).ConfigureAwait(false);
+            // Read up to the AUTH limit (RFC 4954 §4: 12288 octets); every other command keeps 512.
+            var line = await _input.ReadCommandAsync(MaxAuthLine, ct).ConfigureAwait(false);
+            if (line.Kind == LineKind.Line && line.Text.Length + 2 > MaxCommandLine && !line.Text.StartsWith("AUTH ", StringComparison.OrdinalIgnoreCase))
+            {
+                line = new CommandLine(LineKind.TooLong, "");
+            }
             SmtpReply reply;
             switch (line.Kind)
             {
@@ -229,7 +235,7 @@ public sealed partial class SmtpSession
             case SmtpVerb.StartTls:
                 return await StartTlsAsync(cmd.Argument).ConfigureAwait(false);
             case SmtpVerb.Auth:
-                return Replies.NotImplemented;
+                return await AuthAsync(cmd.Argument, ct).ConfigureAwait(false);
             default:
                 return Replies.CommandUnrecognized;
         }
@@ -269,6 +275,11 @@ public sealed partial class SmtpSession
         {
             lines.Add("STARTTLS");
         }
+        // RFC 4954 §4 and issue 3: AUTH is offered only on submission and only inside TLS.
+        if (OffersAuth && _authenticatedUser is null)
+        {
+            lines.Add("AUTH PLAIN LOGIN SCRAM-SHA-256");
+        }
         return new SmtpReply(250, null, lines);
     }
 
@@ -296,6 +307,11 @@ public sealed partial class SmtpSession
         if (path.Mailbox is { HasNonAscii: true } && !parameters.Has("SMTPUTF8"))
         {
             return Replies.SmtpUtf8Required;
+        }
+        var submissionRefusal = CheckSubmissionSender(path);
+        if (submissionRefusal is not null)
+        {
+            return submissionRefusal;
         }
         _sender = path;
         _mailParameters = parameters;
@@ -370,6 +386,11 @@ public sealed partial class SmtpSession
             // RFC 5321 §4.5.3.1.10: 452 and the client sends the rest in another transaction.
             return Replies.TooManyRecipients;
         }
+        if (_authenticatedUser is not null && !_server.SendingLimits.MayAddRecipient(_authenticatedUser, _acceptedRecipients))
+        {
+            LogOverLimit(_authenticatedUser, "recipients", _server.SendingLimits.RecipientsPerHour);
+            return SendingLimitReached;
+        }
         var (decision, path, paramText) = RecipientPolicy.DecideText(Client, rest, _server.Directory(), _server.Settings.Server.Postmaster);
         if (!decision.Accepted)
         {
@@ -438,7 +459,9 @@ public sealed partial class SmtpSession
         buffer.Write(Encoding.ASCII.GetBytes(received));
 
         _timeout.CancelAfter(Limits.DataTimeout);
-        var result = await _input.ReadDataAsync(buffer, Limits.MaxMessageSize + buffer.WrittenCount, MaxTextLine, ct, () => _timeout.CancelAfter(Limits.DataTimeout)).ConfigureAwait(false);
+        var receivedLength = buffer.WrittenCount;
+        var result = await _input.ReadDataAsync(buffer, Limits.MaxMessageSize + buffer.WrittenCount, MaxTextLine, ct, () => _timeout.CancelAfter(Limits.DataTimeout),
+            replaceStrayLineEndings: _listener != ListenerKind.Mx).ConfigureAwait(false);
         if (!result.Completed)
         {
             _endReason = "disconnected-in-data";
@@ -446,6 +469,7 @@ public sealed partial class SmtpSession
         }
         var sender = _sender?.Mailbox?.Address ?? "";
         var recipients = _recipients.Select(r => r.Recipient).ToList();
+        _acceptedRecipientsInMessage = _acceptedRecipients;
         ResetTransaction();
         _state = SessionState.Ready;
 
@@ -473,7 +497,19 @@ public sealed partial class SmtpSession
             return null;
         }
 
-        var message = new QueuedMessage(id, sender, recipients, buffer.WrittenMemory, now,
+        var content = buffer.WrittenMemory;
+        if (_listener != ListenerKind.Mx)
+        {
+            var (refusal, prepared) = PrepareSubmission(content, receivedLength, now);
+            if (refusal is not null)
+            {
+                _refused++;
+                LogRefusal("submission-from-header", refusal, $"user={_authenticatedUser ?? "-"}");
+                return refusal;
+            }
+            content = prepared;
+        }
+        var message = new QueuedMessage(id, sender, recipients, content, now,
             _mailParameters["ENVID"], _mailParameters["RET"]?.ToUpperInvariant(), IsBounce: sender.Length == 0);
         try
         {
@@ -486,6 +522,10 @@ public sealed partial class SmtpSession
             return Replies.TransientLocalError;
         }
         _messages++;
+        if (_authenticatedUser is not null)
+        {
+            _server.SendingLimits.Record(_authenticatedUser, _acceptedRecipientsInMessage);
+        }
         LogQueued(idText, sender, recipients.Count, result.Size, _remote.ToString());
         return Replies.Ok($"Ok: queued as {idText}");
     }

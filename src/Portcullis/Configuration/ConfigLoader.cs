@@ -26,6 +26,9 @@ public static class ConfigLoader
         "limits:max_connections", "limits:max_connections_per_client",
         "limits:command_timeout", "limits:data_timeout",
         "relay:trusted_networks",
+        "delivery:relay_host", "delivery:relay_tls", "delivery:relay_username", "delivery:relay_password",
+        "delivery:dns_servers", "delivery:mx_port", "delivery:retry_initial", "delivery:retry_max", "delivery:lifetime", "delivery:concurrency",
+        "submission:messages_per_hour", "submission:recipients_per_hour",
         "log:level",
     };
 
@@ -149,6 +152,49 @@ public static class ConfigLoader
             trusted.Add(net);
         }
 
+        var relayTls = (Get(c, "delivery:relay_tls") ?? "starttls").ToLowerInvariant();
+        if (relayTls is not ("starttls" or "implicit" or "none"))
+        {
+            throw new ConfigException("delivery.relay_tls", $"'{relayTls}' must be starttls, implicit or none");
+        }
+        var relayHost = Get(c, "delivery:relay_host");
+        if (relayHost is not null && !HostPort.TryParse(relayHost, 25, out _, out _))
+        {
+            throw new ConfigException("delivery.relay_host", $"'{relayHost}' is not HOST[:PORT]");
+        }
+        var dnsServers = new List<IPEndPoint>();
+        foreach (var item in (Get(c, "delivery:dns_servers") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            IPEndPoint? ep = null;
+            if (IPAddress.TryParse(item, out var bare))
+            {
+                ep = new IPEndPoint(bare, 53);
+            }
+            else if (IPEndPoint.TryParse(item, out var withPort) && withPort.Port != 0)
+            {
+                ep = withPort;
+            }
+            dnsServers.Add(ep ?? throw new ConfigException("delivery.dns_servers", $"'{item}' is not ADDRESS[:PORT]"));
+        }
+        var delivery = new DeliverySection
+        {
+            RelayHost = relayHost,
+            RelayTls = relayTls,
+            RelayUsername = Get(c, "delivery:relay_username"),
+            RelayPassword = Get(c, "delivery:relay_password"),
+            DnsServers = dnsServers,
+            MxPort = (int)Long(c, "delivery:mx_port", 25, 1, 65535),
+            RetryInitial = Duration(c, "delivery:retry_initial", TimeSpan.FromMinutes(5)),
+            RetryMax = Duration(c, "delivery:retry_max", TimeSpan.FromHours(4)),
+            Lifetime = Duration(c, "delivery:lifetime", TimeSpan.FromDays(5)),
+            Concurrency = (int)Long(c, "delivery:concurrency", 20, 1, 1000),
+        };
+        var submission = new SubmissionSection
+        {
+            MessagesPerHour = (int)Long(c, "submission:messages_per_hour", 200, 1, 10_000_000),
+            RecipientsPerHour = (int)Long(c, "submission:recipients_per_hour", 1000, 1, 100_000_000),
+        };
+
         var user = Get(c, "server:user");
         return new PortcullisSettings
         {
@@ -158,6 +204,8 @@ public static class ConfigLoader
             Tls = new TlsSection { CertFile = certFile, KeyFile = keyFile },
             Limits = limits,
             Relay = new RelaySection { TrustedNetworks = trusted },
+            Delivery = delivery,
+            Submission = submission,
             SourceFile = file,
         };
     }
@@ -211,7 +259,7 @@ public static class ConfigLoader
         return n;
     }
 
-    /// <summary>Durations are "30s", "5m", "1h" or a number of seconds.</summary>
+    /// <summary>Durations are "30s", "5m", "1h", "5d" or a number of seconds.</summary>
     internal static TimeSpan Duration(IConfiguration c, string key, TimeSpan fallback)
     {
         var v = Get(c, key);
@@ -234,6 +282,7 @@ public static class ConfigLoader
         {
             'm' => TimeSpan.FromMinutes(n),
             'h' => TimeSpan.FromHours(n),
+            'd' => TimeSpan.FromDays(n),
             's' => TimeSpan.FromSeconds(n),
             _ when char.IsAsciiDigit(unit) => TimeSpan.FromSeconds(n),
             _ => null,

@@ -28,6 +28,8 @@ public sealed class ServerInstance : IAsyncDisposable
             data_dir = "data"
             [listeners]
             mx = "{Host}:{MxPort}"
+            submission = "{Host}:{SubmissionPort}"
+            submissions = "{Host}:{SubmissionsPort}"
             {extraToml}
             """);
         File.WriteAllText(ConfigFile, toml.ToString());
@@ -35,6 +37,8 @@ public sealed class ServerInstance : IAsyncDisposable
 
     public string Host { get; }
     public int MxPort { get; }
+    public int SubmissionPort => 5587;
+    public int SubmissionsPort => 5465;
     public string Root { get; }
     public string ConfigFile { get; }
     public string DataDir => Path.Combine(Root, "data");

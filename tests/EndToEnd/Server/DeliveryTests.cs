@@ -29,9 +29,11 @@ public sealed class DeliveryTests(SharedServer fixture) : IClassFixture<SharedSe
         }
         var files = await _server.WaitForMessagesAsync("alice", before + 1);
         var text = files.Select(File.ReadAllText).Single(t => t.Contains(message.Subject, StringComparison.Ordinal));
-        Assert.StartsWith("Return-Path: <sender@remote.example>\r\n", text, StringComparison.Ordinal);
-        Assert.Matches(@"\r\nReceived: from [^\r\n]+\(\[127\.0\.0\.1\]\)\r\n\tby mx\.example\.test \(Portcullis\) with ESMTPS id [0-9A-F]+\r\n\tfor <alice@example\.test>; ", text);
-        Assert.Contains("\r\n.leading dot stays", text);
+        // Maildir files use LF line endings, as Postfix's local(8) and Dovecot write them.
+        Assert.StartsWith("Return-Path: <sender@remote.example>\n", text, StringComparison.Ordinal);
+        Assert.Matches(@"\nReceived: from [^\r\n]+\(\[127\.0\.0\.1\]\)\n\tby mx\.example\.test \(Portcullis\) with ESMTPS id [0-9A-F]+\n\tfor <alice@example\.test>; ", text);
+        Assert.Contains("\n.leading dot stays", text);
+        Assert.DoesNotContain("\r", text);
         var parsed = MimeMessage.Load(files.Single(f => File.ReadAllText(f).Contains(message.Subject, StringComparison.Ordinal)));
         Assert.Equal(message.Subject, parsed.Subject);
     }

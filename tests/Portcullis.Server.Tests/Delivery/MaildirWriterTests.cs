@@ -1,0 +1,219 @@
+using System.Text;
+using Portcullis.Server.Delivery;
+using Portcullis.Server.Directory;
+using Portcullis.Server.Tests.Directory;
+
+namespace Portcullis.Server.Tests.Delivery;
+
+public sealed class MaildirWriterTests : IDisposable
+{
+    private const UnixFileMode Rwx = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode Rw = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    private static readonly byte[] Message = Encoding.ASCII.GetBytes(
+        "Received: from client.example by mx.example.test; Fri, 27 Nov 2026 23:00:00 +0000\r\nSubject: hi\r\n\r\nline one\r\n..dot stays as the queue stored it\r\n");
+
+    private readonly TempDataDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private string Maildir(string domain, string local) => Path.Combine(_dir.Path, "mail", domain, local, "Maildir");
+
+    [Fact]
+    public async Task Delivery_lands_in_new_with_return_path_and_lf_line_endings()
+    {
+        var writer = new MaildirWriter(_dir.Path);
+        var name = MaildirMessage.NameFor(DateTimeOffset.FromUnixTimeSeconds(1_795_000_000), "q42", 0, "mx.example.test");
+        Assert.Equal("1795000000.Pq42R0.mx.example.test", name);
+
+        var result = await writer.DeliverAsync(new MaildirMessage("Alice@Example.Test", name, [MaildirMessage.ReturnPathLine("bob@remote.example"), Message]));
+
+        Assert.Equal(MaildirOutcome.Delivered, result.Outcome);
+        var expectedPath = Path.Combine(Maildir("example.test", "alice"), "new", name);
+        Assert.Equal(expectedPath, result.Path);
+        var text = await File.ReadAllTextAsync(expectedPath);
+        Assert.StartsWith("Return-Path: <bob@remote.example>\nReceived: from client.example", text, StringComparison.Ordinal);
+        Assert.EndsWith("\n\nline one\n..dot stays as the queue stored it\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain('\r', text);
+        Assert.Empty(System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "alice"), "tmp")));
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Maildir_directories_are_0700_and_messages_0600()
+    {
+        var writer = new MaildirWriter(_dir.Path);
+        var result = await writer.DeliverAsync(new MaildirMessage("alice@example.test", "1.Pq1R0.host", Message));
+        foreach (var sub in new[] { "tmp", "new", "cur" })
+        {
+            Assert.Equal(Rwx, File.GetUnixFileMode(Path.Combine(Maildir("example.test", "alice"), sub)));
+        }
+        Assert.Equal(Rwx, File.GetUnixFileMode(Maildir("example.test", "alice")));
+        Assert.Equal(Rw, File.GetUnixFileMode(result.Path!));
+    }
+
+    [Fact]
+    public async Task Crlf_is_kept_when_asked()
+    {
+        var writer = new MaildirWriter(_dir.Path, unixLineEndings: false);
+        var result = await writer.DeliverAsync(new MaildirMessage("alice@example.test", "1.Pq1R0.host", Message));
+        Assert.Equal(Message, await File.ReadAllBytesAsync(result.Path!));
+    }
+
+    [Fact]
+    public async Task Crlf_split_across_segments_becomes_one_lf_and_a_lone_cr_stays()
+    {
+        var writer = new MaildirWriter(_dir.Path);
+        byte[][] parts = [Encoding.ASCII.GetBytes("a\r"), [], Encoding.ASCII.GetBytes("\nb\r"), Encoding.ASCII.GetBytes("c\r\n"), Encoding.ASCII.GetBytes("end\r")];
+        var result = await writer.DeliverAsync(new MaildirMessage("alice@example.test", "1.Pq1R0.host", parts.Select(p => (ReadOnlyMemory<byte>)p).ToList()));
+        Assert.Equal("a\nb\rc\nend\r", await File.ReadAllTextAsync(result.Path!));
+    }
+
+    [Fact]
+    public async Task Redelivery_with_the_same_name_does_not_duplicate()
+    {
+        var writer = new MaildirWriter(_dir.Path);
+        var message = new MaildirMessage("alice@example.test", "1795000000.Pq7R1.mx", Message);
+        Assert.Equal(MaildirOutcome.Delivered, (await writer.DeliverAsync(message)).Outcome);
+
+        // A fresh writer, as after a restart: it must find the copy on disk, not in memory.
+        var again = await new MaildirWriter(_dir.Path).DeliverAsync(message);
+        Assert.Equal(MaildirOutcome.AlreadyDelivered, again.Outcome);
+        Assert.Single(System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "alice"), "new")));
+    }
+
+    [Theory]
+    [InlineData("1795000000.Pq7R1.mx:2,S")]
+    [InlineData("1795000000.Pq7R1.mx:2,")]
+    [InlineData("1795000000.Pq7R1.mx")]
+    public async Task Redelivery_after_a_reader_moved_the_copy_to_cur_does_not_duplicate(string nameInCur)
+    {
+        var writer = new MaildirWriter(_dir.Path);
+        var message = new MaildirMessage("alice@example.test", "1795000000.Pq7R1.mx", Message);
+        var first = await writer.DeliverAsync(message);
+        // What Dovecot does when a client sees the message: new/name -> cur/name:2,FLAGS.
+        var moved = Path.Combine(Maildir("example.test", "alice"), "cur", nameInCur);
+        File.Move(first.Path!, moved);
+
+        var again = await writer.DeliverAsync(message);
+        Assert.Equal(MaildirOutcome.AlreadyDelivered, again.Outcome);
+        Assert.Equal(moved, again.Path);
+        Assert.Empty(System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "alice"), "new")));
+    }
+
+    [Fact]
+    public async Task A_different_recipient_index_is_a_different_copy()
+    {
+        var writer = new MaildirWriter(_dir.Path);
+        Assert.Equal(MaildirOutcome.Delivered, (await writer.DeliverAsync(new MaildirMessage("alice@example.test", "1.Pq7R1.mx", Message))).Outcome);
+        // Another message whose name has the first as a prefix is not mistaken for it.
+        Assert.Equal(MaildirOutcome.Delivered, (await writer.DeliverAsync(new MaildirMessage("alice@example.test", "1.Pq7R10.mx", Message))).Outcome);
+        Assert.Equal(MaildirOutcome.Delivered, (await writer.DeliverAsync(new MaildirMessage("alice@example.test", "1.Pq7R1.mx2", Message))).Outcome);
+        Assert.Equal(3, System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "alice"), "new")).Length);
+    }
+
+    [Fact]
+    public async Task A_leftover_tmp_file_from_a_crash_is_replaced()
+    {
+        var writer = new MaildirWriter(_dir.Path);
+        await writer.DeliverAsync(new MaildirMessage("alice@example.test", "0.Pq0R0.mx", Message)); // creates the Maildir
+        var tmp = Path.Combine(Maildir("example.test", "alice"), "tmp", "1.Pq9R0.mx");
+        await File.WriteAllTextAsync(tmp, "half a message from before the crash, much longer than the real one ".PadRight(10_000, 'x'));
+
+        var result = await writer.DeliverAsync(new MaildirMessage("alice@example.test", "1.Pq9R0.mx", Message));
+        Assert.Equal(MaildirOutcome.Delivered, result.Outcome);
+        Assert.Equal(Encoding.ASCII.GetString(Message).Replace("\r\n", "\n", StringComparison.Ordinal), await File.ReadAllTextAsync(result.Path!));
+        Assert.False(File.Exists(tmp));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("../../../etc/passwd")]
+    [InlineData("a/b")]
+    [InlineData("name:2,S")]
+    [InlineData(".hidden")]
+    public async Task Unsafe_unique_names_are_refused(string name)
+    {
+        var writer = new MaildirWriter(_dir.Path);
+        await Assert.ThrowsAsync<ArgumentException>(() => writer.DeliverAsync(new MaildirMessage("alice@example.test", name, Message)));
+        Assert.False(System.IO.Directory.Exists(Path.Combine(_dir.Path, "etc")));
+    }
+
+    [Theory]
+    [InlineData("../root@example.test")]
+    [InlineData("alice@../../etc")]
+    [InlineData(".x@example.test")]
+    [InlineData("alice")]
+    public async Task Mailbox_names_cannot_leave_the_mail_root(string mailbox)
+    {
+        var writer = new MaildirWriter(_dir.Path);
+        await Assert.ThrowsAsync<DirectoryException>(() => writer.DeliverAsync(new MaildirMessage(mailbox, "1.Pq1R0.mx", Message)));
+        Assert.False(System.IO.Directory.Exists(Path.Combine(_dir.Path, "mail")) && System.IO.Directory.EnumerateFileSystemEntries(Path.Combine(_dir.Path, "mail")).Any());
+    }
+
+    [Theory]
+    [InlineData(MaildirBatchDurability.PerMessage)]
+    [InlineData(MaildirBatchDurability.ParallelFsync)]
+    [InlineData(MaildirBatchDurability.SyncFs)]
+    public async Task Batch_delivers_every_copy_and_reports_each_outcome(MaildirBatchDurability mode)
+    {
+        var writer = new MaildirWriter(_dir.Path, batchDurability: mode);
+        await writer.DeliverAsync(new MaildirMessage("bob@example.test", "1.Pq1R1.mx", Message)); // delivered before a "crash"
+
+        var batch = new List<MaildirMessage>();
+        for (var i = 0; i < 30; i++)
+        {
+            batch.Add(new MaildirMessage($"user{i % 5}@example.test", $"1.Pq{100 + i}R0.mx", Message));
+        }
+        batch.Add(new MaildirMessage("bob@example.test", "1.Pq1R1.mx", Message));      // already there
+        batch.Add(new MaildirMessage("carol@example.test", "bad/name", Message));      // refused
+        batch.Add(new MaildirMessage("../evil@example.test", "1.Pq2R0.mx", Message));  // refused
+
+        var results = await writer.DeliverBatchAsync(batch);
+
+        Assert.Equal(batch.Count, results.Count);
+        Assert.All(results.Take(30), r => Assert.Equal(MaildirOutcome.Delivered, r.Outcome));
+        Assert.Equal(MaildirOutcome.AlreadyDelivered, results[30].Outcome);
+        Assert.Equal(MaildirOutcome.Failed, results[31].Outcome);
+        Assert.IsType<ArgumentException>(results[31].Error);
+        Assert.Equal(MaildirOutcome.Failed, results[32].Outcome);
+        for (var u = 0; u < 5; u++)
+        {
+            var files = System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", $"user{u}"), "new"));
+            Assert.Equal(6, files.Length);
+            Assert.All(files, f => Assert.Equal(Encoding.ASCII.GetString(Message).Replace("\r\n", "\n", StringComparison.Ordinal), File.ReadAllText(f)));
+            Assert.Empty(System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", $"user{u}"), "tmp")));
+        }
+        Assert.Single(System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "bob"), "new")));
+
+        // The whole batch again, as after a crash before the queue recorded it: nothing is duplicated.
+        var again = await new MaildirWriter(_dir.Path, batchDurability: mode).DeliverBatchAsync(batch.Take(31).ToList());
+        Assert.All(again, r => Assert.Equal(MaildirOutcome.AlreadyDelivered, r.Outcome));
+        Assert.Equal(6, System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "user0"), "new")).Length);
+    }
+
+    [Fact]
+    public async Task The_same_copy_twice_in_one_batch_is_written_once()
+    {
+        var writer = new MaildirWriter(_dir.Path);
+        var m = new MaildirMessage("alice@example.test", "1.Pq1R0.mx", Message);
+        var results = await writer.DeliverBatchAsync([m, m]);
+        Assert.Equal([MaildirOutcome.Delivered, MaildirOutcome.Failed], results.Select(r => r.Outcome));
+        Assert.Single(System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "alice"), "new")));
+    }
+
+    [Fact]
+    public void Return_path_line_follows_rfc5321_4_4()
+    {
+        Assert.Equal("Return-Path: <bob@remote.example>\r\n", Encoding.UTF8.GetString(MaildirMessage.ReturnPathLine("bob@remote.example")));
+        Assert.Equal("Return-Path: <>\r\n", Encoding.UTF8.GetString(MaildirMessage.ReturnPathLine("")));
+        Assert.Throws<ArgumentException>(() => MaildirMessage.ReturnPathLine("a@b\r\nBcc: x@y"));
+    }
+
+    [Fact]
+    public void Name_escapes_slash_and_colon_in_the_host_name()
+    {
+        Assert.Equal(@"7.PabcR3.odd\057host\072name", MaildirMessage.NameFor(DateTimeOffset.FromUnixTimeSeconds(7), "abc", 3, "odd/host:name"));
+        Assert.Throws<ArgumentException>(() => MaildirMessage.NameFor(DateTimeOffset.UnixEpoch, "../x", 0, "h"));
+    }
+}
