@@ -24,6 +24,8 @@ public sealed record ScanHeader
     public double? Timeout { get; init; }
     public string? SmtpCanaryListen { get; init; }
     public string? SmtpCanaryDomain { get; init; }
+    /// <summary>The user confirmed --authorized when starting the scan.</summary>
+    public bool Authorized { get; init; }
 }
 
 /// <summary>An open port found by discovery, and the audit it gets ("smtp", "proxy" or "none").</summary>
@@ -71,6 +73,7 @@ public sealed class ScanJournal : IDisposable
         ["timeout"] = h.Timeout,
         ["smtpCanaryListen"] = h.SmtpCanaryListen,
         ["smtpCanaryDomain"] = h.SmtpCanaryDomain,
+        ["authorized"] = h.Authorized,
         ["at"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
     });
 
@@ -159,6 +162,7 @@ public sealed class ScanJournal : IDisposable
                         Timeout = (double?)node["timeout"],
                         SmtpCanaryListen = (string?)node["smtpCanaryListen"],
                         SmtpCanaryDomain = (string?)node["smtpCanaryDomain"],
+                        Authorized = (bool?)node["authorized"] ?? false,
                     };
                     break;
                 case "open":

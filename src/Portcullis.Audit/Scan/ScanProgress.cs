@@ -10,7 +10,8 @@ namespace Portcullis.Audit.Scan;
 /// </summary>
 public static class ScanProgress
 {
-    public static async Task ShowAsync(ScanRunner runner, Task run, CancellationToken ct)
+    /// <summary>Shows progress until <paramref name="run"/> ends (cancellation reaches the run itself).</summary>
+    public static async Task ShowAsync(ScanRunner runner, Task run)
     {
         if (Console.IsErrorRedirected || Environment.GetEnvironmentVariable("TERM") == "dumb")
         {
@@ -34,7 +35,6 @@ public static class ScanProgress
                 discovery.StopTask();
                 audits?.StopTask();
             }).ConfigureAwait(false);
-        _ = ct;
     }
 
     private static void Update(ScanRunner runner, ProgressTask discovery, ref ProgressTask? audits, ProgressContext ctx)

@@ -72,7 +72,8 @@ public sealed class ScanRunner(EndpointSpace space, ScanOptions options, ScanJou
             }, ct).ConfigureAwait(false);
             await checkpoints.CancelAsync().ConfigureAwait(false);
             await checkpointLoop.ConfigureAwait(false);
-            tried = discovery.Done;
+            // Only what this run tried (a resumed run starts at the checkpoint), so rates stay honest.
+            tried = discovery.Done - (resume?.Checkpoint ?? 0);
             filtered = discovery.Filtered;
             if (ct.IsCancellationRequested)
             {

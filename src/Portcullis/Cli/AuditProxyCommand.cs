@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Net;
 using Portcullis.Audit.Proxy;
 using Portcullis.Audit.Reporting;
@@ -154,6 +153,4 @@ public static class AuditProxyCommand
         }
         return list.Count > 0 ? list : throw new ArgumentException("--protocols: empty list");
     }
-
-    internal static string Seconds(double s) => s.ToString("0.0", CultureInfo.InvariantCulture);
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using Portcullis.Audit.Canary;
@@ -117,6 +116,7 @@ public static class ScanCommand
                 Timeout = resume.Header.Timeout ?? s.Timeout,
                 SmtpCanaryListen = s.SmtpCanaryListen ?? resume.Header.SmtpCanaryListen,
                 SmtpCanaryDomain = s.SmtpCanaryDomain ?? resume.Header.SmtpCanaryDomain,
+                Authorized = s.Authorized || resume.Header.Authorized,
             };
         }
         else
@@ -200,6 +200,9 @@ public static class ScanCommand
                 CanaryAdvertise = s.Advertise,
                 ThroughTo = s.ThroughTo,
                 Timeout = s.Timeout,
+                SmtpCanaryListen = s.SmtpCanaryListen,
+                SmtpCanaryDomain = s.SmtpCanaryDomain,
+                Authorized = s.Authorized,
             });
         }
         var runner = new ScanRunner(space, options, journal, resume);
@@ -207,7 +210,7 @@ public static class ScanCommand
             $"scanning {space.AddressCount} address(es) x {ports.Count} port(s) ({string.Join(",", ports)}) = {space.Count} endpoints; {s.Concurrency} in flight{(s.Rate > 0 ? $", {s.Rate}/s" : "")}{(resume is not null ? $"; resuming at {resume.Checkpoint}" : "")}")).ConfigureAwait(false);
 
         var run = runner.RunAsync(ct);
-        await ScanProgress.ShowAsync(runner, run, ct).ConfigureAwait(false);
+        await ScanProgress.ShowAsync(runner, run).ConfigureAwait(false);
         var result = await run.ConfigureAwait(false);
 
         ScanSummary.Write(AnsiConsole.Console, Console.Out, space, ports, result);
