@@ -7,4 +7,13 @@ cd "$(dirname "$0")"
 bash scripts/install-test-deps.sh
 # Test projects run one after another (-m:1 keeps the shared loopback peers out of each other's way);
 # inside a project, xunit runs test classes in parallel.
-dotnet test Portcullis.sln -c Release -m:1 --logger "console;verbosity=normal" "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test Portcullis.sln -c Release -m:1 --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || status=$?
+# One closing line for the whole run, summed over the test assemblies ("Passed!  - Failed: 0, Passed: 68, ...").
+passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s += $2} END {print s + 0}')
+failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s += $2} END {print s + 0}')
+skipped=$(grep -Eo 'Skipped: +[0-9]+' "$log" | awk '{s += $2} END {print s + 0}')
+echo "$passed passed, $failed failed, $skipped skipped"
+exit "$status"

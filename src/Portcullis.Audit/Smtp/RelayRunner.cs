@@ -86,11 +86,19 @@ public sealed class RelayRunner(SessionOpener opener, int vectorsPerConnection =
                 results.Add(outcome!);
             }
         }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Out of time (the target's budget): what was not tested is reported as such, never as refused.
+            foreach (var v in vectors.Skip(results.Count))
+            {
+                results.Add(new RelayOutcome(v, RelayVerdict.Inconclusive, "not tested: the target's time budget ran out", "", overTls));
+            }
+        }
         finally
         {
             if (session is not null)
             {
-                await session.Probe.QuitAsync(ct).ConfigureAwait(false);
+                await session.Probe.QuitAsync(CancellationToken.None).ConfigureAwait(false);
                 await session.Probe.DisposeAsync().ConfigureAwait(false);
             }
         }

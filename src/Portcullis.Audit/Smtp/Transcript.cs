@@ -13,7 +13,16 @@ public sealed class Transcript
 
     public int Mark() { lock (_lock) { return _lines.Count; } }
 
-    public void Client(string raw) => Add("C: ", raw);
+    /// <summary>What the client sent: one C: line per CRLF-terminated line; bare CR, LF and NUL stay visible as escapes.</summary>
+    public void Client(string raw)
+    {
+        var parts = raw.Split("\r\n");
+        var n = raw.EndsWith("\r\n", StringComparison.Ordinal) ? parts.Length - 1 : parts.Length;
+        for (var i = 0; i < n; i++)
+        {
+            Add("C: ", i < n - 1 || raw.EndsWith("\r\n", StringComparison.Ordinal) ? parts[i] : parts[i] + " (no CRLF)");
+        }
+    }
     public void Server(string line) => Add("S: ", line);
     public void Note(string text) => Add("-- ", text);
 

@@ -151,6 +151,22 @@ public sealed class SmtpAuditTests
     }
 
     [Fact]
+    public async Task Server_running_commands_injected_before_starttls_is_caught()
+    {
+        await using var vulnerable = SmtpFakeServer.StartTlsInjectable(new IPEndPoint(IPAddress.Parse("127.0.2.14"), 2525));
+        var (exit, r, stderr) = await AuditJsonAsync(vulnerable.Target);
+        Assert.True(exit == 1, stderr);
+        var injection = Check(r, "tls.starttls-injection");
+        Assert.Equal("fail", Status(injection));
+        Assert.Contains("answered the NOOP sent in plaintext", injection.GetProperty("summary").GetString());
+        Assert.Contains("C: STARTTLS", injection.GetProperty("evidence").GetString());
+        // Its self-signed certificate is a warning, not a failure.
+        var cert = Check(r, "tls.certificate");
+        Assert.Equal("pass", Status(cert));
+        Assert.Contains("warning: self-signed", cert.GetProperty("summary").GetString());
+    }
+
+    [Fact]
     public async Task A_server_that_does_not_answer_is_not_tested_and_inconclusive_never_closed()
     {
         var (exit, r, stderr) = await AuditJsonAsync("127.0.2.13:2599", "--connect-timeout", "1");

@@ -1,5 +1,8 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace Portcullis.EndToEnd.Tests.Audit;
@@ -16,11 +19,14 @@ public sealed class SmtpFakeServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private readonly Func<string, int> _endOfData;
+    private readonly X509Certificate2? _tlsCertificate;
 
     /// <param name="endOfData">Given the DATA bytes received so far (Latin-1), returns the index just past the end-of-data marker, or -1.</param>
-    private SmtpFakeServer(IPEndPoint ep, Func<string, int> endOfData)
+    /// <param name="tlsCertificate">When set, STARTTLS is offered and plaintext pipelined after it is KEPT and run inside TLS (CVE-2011-0411).</param>
+    private SmtpFakeServer(IPEndPoint ep, Func<string, int> endOfData, X509Certificate2? tlsCertificate = null)
     {
         _endOfData = endOfData;
+        _tlsCertificate = tlsCertificate;
         _listener = new TcpListener(ep);
         _listener.Start();
         _loop = AcceptAsync();
@@ -40,6 +46,16 @@ public sealed class SmtpFakeServer : IAsyncDisposable
         var strict = StrictEnd(data);
         return lax < 0 ? strict : strict < 0 ? lax + 3 : Math.Min(lax + 3, strict);
     });
+
+    /// <summary>Offers STARTTLS but keeps the plaintext buffered after it and runs it inside TLS, as servers vulnerable to CVE-2011-0411 did.</summary>
+    public static SmtpFakeServer StartTlsInjectable(IPEndPoint ep)
+    {
+        using var key = RSA.Create(2048);
+        var req = new CertificateRequest("CN=fake.test", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var cert = req.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        // Round-trip through PKCS#12 so the private key is usable by SslStream on every platform.
+        return new(ep, StrictEnd, X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pkcs12), null));
+    }
 
     private static int StrictEnd(string data)
     {
@@ -67,7 +83,7 @@ public sealed class SmtpFakeServer : IAsyncDisposable
     private async Task SessionAsync(TcpClient client)
     {
         using var _ = client;
-        var s = client.GetStream();
+        Stream s = client.GetStream();
         var pending = new StringBuilder();
         var buf = new byte[8192];
         var inData = false;
@@ -110,7 +126,16 @@ public sealed class SmtpFakeServer : IAsyncDisposable
                     switch (verb)
                     {
                         case "EHLO":
-                            await Say("250-fake.test\r\n250-PIPELINING\r\n250 8BITMIME");
+                            await Say(_tlsCertificate is not null && s is not SslStream
+                                ? "250-fake.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 8BITMIME"
+                                : "250-fake.test\r\n250-PIPELINING\r\n250 8BITMIME");
+                            break;
+                        case "STARTTLS" when _tlsCertificate is not null && s is not SslStream:
+                            await Say("220 2.0.0 go ahead");
+                            var ssl = new SslStream(s);
+                            await ssl.AuthenticateAsServerAsync(_tlsCertificate);
+                            s = ssl;
+                            // The flaw: "pending" still holds what came after STARTTLS in clear, and it runs now.
                             break;
                         case "DATA":
                             inData = true;
@@ -132,7 +157,7 @@ public sealed class SmtpFakeServer : IAsyncDisposable
                 }
             }
         }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException or System.Security.Authentication.AuthenticationException)
         {
         }
     }
@@ -143,5 +168,6 @@ public sealed class SmtpFakeServer : IAsyncDisposable
         _listener.Stop();
         await _loop;
         _stop.Dispose();
+        _tlsCertificate?.Dispose();
     }
 }

@@ -166,3 +166,24 @@ public sealed class LimitsAndRestartTests
         Assert.Contains("limits.max_errors", stderr);
     }
 }
+
+/// <summary>server.user: started as root, the server binds and then runs as the configured user.</summary>
+public sealed class PrivilegeDropTests
+{
+    [Fact]
+    public async Task With_server_user_set_the_running_server_is_that_user_and_still_delivers()
+    {
+        if (Environment.UserName != "root")
+        {
+            return; // only root can switch users; CI runs as root
+        }
+        await using var server = await ServerInstance.StartAsync("[limits]\nmax_errors = 10\n", port: 25, user: "nobody");
+        var status = await File.ReadAllLinesAsync($"/proc/{server.Pid}/status");
+        var uid = status.Single(l => l.StartsWith("Uid:", StringComparison.Ordinal)).Split('\t', StringSplitOptions.RemoveEmptyEntries);
+        Assert.All(uid.Skip(1), u => Assert.Equal("65534", u));
+        await using var c = await server.ConnectAsync();
+        await c.CommandAsync("EHLO client.example.net");
+        Assert.Equal(250, (await c.SendMessageAsync("x@client.example.net", ["alice@example.test"], "Subject: as nobody\r\n\r\nx\r\n")).Code);
+        Assert.Single(await server.WaitForMessagesAsync("alice", 1));
+    }
+}

@@ -55,6 +55,10 @@ public sealed class RelayFindingsTests
     }
 
     [Fact]
+    public void No_outcome_at_all_is_inconclusive_not_closed() =>
+        Assert.Equal(Verdict.Inconclusive, RelayFindings.Build([], null, 25).Verdict);
+
+    [Fact]
     public void A_deferral_or_no_answer_is_never_closed()
     {
         var r = RelayFindings.Build([O(V("a"), RelayVerdict.Inconclusive), O(V("b"), RelayVerdict.Refused)], null, 25);

@@ -54,7 +54,7 @@ public static class RelayFindings
         var plainOpen = perVector.Any(j => j.V == RelayVerdict.Proven && TopicOf(j.O.Vector) == FixTopic.OpenRelay);
         var findings = perVector.Select(j => new Finding(
             "relay." + j.O.Vector.Id,
-            $"Relay refused: {j.O.Vector.Trick} (MAIL FROM:{j.O.Vector.MailFrom} RCPT TO:{j.O.Vector.RcptTo}{(j.O.Vector.Helo is null ? "" : ", EHLO " + j.O.Vector.Helo)})",
+            $"Relay: {j.O.Vector.Trick} (MAIL FROM:{j.O.Vector.MailFrom} RCPT TO:{j.O.Vector.RcptTo}{(j.O.Vector.Helo is null ? "" : ", EHLO " + j.O.Vector.Helo)})",
             j.V switch
             {
                 RelayVerdict.Proven => CheckStatus.Fail,
@@ -68,6 +68,10 @@ public static class RelayFindings
             port,
             j.O.Vector.Source)).ToList();
 
+        if (perVector.Count == 0)
+        {
+            return new(findings, Verdict.Inconclusive, "no relay vector could be tested");
+        }
         var proven = perVector.Where(j => j.V == RelayVerdict.Proven).ToList();
         if (proven.Count > 0)
         {
@@ -82,7 +86,9 @@ public static class RelayFindings
                 ? (canary is null
                     ? $"accepts relay recipients (not proven) for {accepted} of {perVector.Count} vectors; run with --canary-domain and --canary-listen to prove delivery"
                     : $"accepts relay recipients, delivery not seen, for {accepted} of {perVector.Count} vectors")
-                : $"{unsure.Count} of {perVector.Count} vectors got no clear answer (4xx that is not a relay refusal, or no answer)";
+                : unsure.Any(j => j.O.Summary.StartsWith("not tested: the target's time budget", StringComparison.Ordinal))
+                    ? $"{unsure.Count} of {perVector.Count} vectors not tested or without a clear answer: the target's time budget ran out (--target-timeout)"
+                    : $"{unsure.Count} of {perVector.Count} vectors got no clear answer (4xx that is not a relay refusal, or no answer)";
             return new(findings, Verdict.Inconclusive, reason);
         }
         return new(findings, Verdict.Closed, $"all {perVector.Count} relay vectors were refused");
