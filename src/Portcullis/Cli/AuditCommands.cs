@@ -9,6 +9,7 @@ public static class AuditCommands
     {
         var audit = new Command("audit", "Audit mail servers and proxies: are they open relays or open proxies? Only audit hosts you are authorised to test.");
         audit.Subcommands.Add(AuditSmtpCommand.Build());
+        audit.Subcommands.Add(AuditProxyCommand.Build());
         return audit;
     }
 }
