@@ -97,7 +97,8 @@ public sealed class ScanRunner(EndpointSpace space, ScanOptions options, ScanJou
                 var report = p.Service == "smtp"
                     ? await options.SmtpAudit(p.EndPoint, token).ConfigureAwait(false)
                     : (await ProxyAuditor.AuditAsync(ProxyHandshake.Authority(p.Address.ToString(), p.Port), p.Address, [p.Port],
-                        options.ProxyDestinations, options.ProxyAudit, token).ConfigureAwait(false)) with { Audit = "proxy" };
+                        options.ProxyDestinations, options.ProxyAudit, token).ConfigureAwait(false)) with
+                    { Audit = "proxy" };
                 reports.Add(report);
                 journal?.Report(report);
                 if (report.Verdict == Verdict.Open)
