@@ -76,6 +76,13 @@ public sealed class MailServer : IAsyncDisposable
             _listeners.Add(listener);
         }
 
+        if (_settings.Server.User is { } user)
+        {
+            // The sockets are bound (ports below 1024 need root); from here on run as the configured user.
+            Hosting.PrivilegeDrop.SwitchTo(user, _settings.Storage.DataDir);
+            _log.LogInformation("running as user {User} from now on", user);
+        }
+
         var local = new LocalDeliveryAgent(_queue, new MaildirMailboxDelivery(_settings.Storage.DataDir, _settings.Server.Hostname), _loggers.CreateLogger("portcullis.delivery"));
         _background.Add(local.RunAsync(_stopping.Token));
         var remote = new Remote.RemoteDeliveryAgent(_queue, _settings, () => snapshots.Current, _loggers.CreateLogger("portcullis.delivery.remote"));

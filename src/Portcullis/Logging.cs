@@ -8,10 +8,10 @@ namespace Portcullis;
 /// <summary>Log lines go to standard error, one line each with a UTC timestamp, so they can be grepped and fed to fail2ban.</summary>
 public static class Logging
 {
-    public static ILoggerFactory Create(PortcullisSettings settings, LogLevel level = LogLevel.Information) =>
+    public static ILoggerFactory Create(PortcullisSettings settings) =>
         LoggerFactory.Create(b =>
         {
-            b.SetMinimumLevel(level);
+            b.SetMinimumLevel(settings.LogLevel);
             b.AddSimpleConsole(o =>
             {
                 o.SingleLine = true;

@@ -10,6 +10,7 @@ public static class Program
         var root = new RootCommand("Portcullis: a mail server that cannot be an open relay, and an auditor that finds open relays and open proxies.");
         root.Subcommands.Add(ServeCommand.Build());
         root.Subcommands.Add(AuditCommands.Build());
+        root.Subcommands.Add(ScanCommand.Build());
         root.Subcommands.Add(DomainCommands.Build());
         root.Subcommands.Add(UserCommands.Build());
         root.Subcommands.Add(AliasCommands.Build());

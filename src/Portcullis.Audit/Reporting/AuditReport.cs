@@ -50,12 +50,16 @@ public sealed record CheckResult
     public string? Fix { get; init; }
     /// <summary>Port the check ran against, when a target has several.</summary>
     public int? Port { get; init; }
+    /// <summary>Where the probe came from (catalog section, tool), e.g. "nmap smtp-open-relay #6".</summary>
+    public string? Source { get; init; }
 }
 
 /// <summary>The report on one target.</summary>
 public sealed record AuditReport
 {
     public required string Target { get; init; }
+    /// <summary>Which audit made the report: "smtp", "proxy", "scan".</summary>
+    public string Audit { get; init; } = "smtp";
     /// <summary>The address actually connected to.</summary>
     public string? Address { get; init; }
     public string? Software { get; init; }
@@ -67,5 +71,6 @@ public sealed record AuditReport
     public DateTimeOffset StartedAt { get; init; }
     public double DurationSeconds { get; init; }
 
+    [JsonIgnore]
     public bool AnyFailed => Checks.Any(c => c.Status == CheckStatus.Fail);
 }

@@ -13,6 +13,8 @@ public sealed record PortcullisSettings
     public required RelaySection Relay { get; init; }
     public DeliverySection Delivery { get; init; } = new();
     public SubmissionSection Submission { get; init; } = new();
+    /// <summary>Lowest log level written: trace, debug, information, warning, error.</summary>
+    public Microsoft.Extensions.Logging.LogLevel LogLevel { get; init; } = Microsoft.Extensions.Logging.LogLevel.Information;
     /// <summary>The file the settings came from, if any (for messages).</summary>
     public string? SourceFile { get; init; }
 }

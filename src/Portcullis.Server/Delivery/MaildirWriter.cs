@@ -125,6 +125,7 @@ public sealed class MaildirWriter
             }
             work.Add(i);
         }
+        var curIndex = new CurIndex();
         void Prepare(int i)
         {
             var m = messages[i];
@@ -132,7 +133,7 @@ public sealed class MaildirWriter
             {
                 ValidateName(m.UniqueName);
                 var maildir = EnsureMaildir(m.Mailbox);
-                if (FindExisting(maildir, m.UniqueName) is { } existing)
+                if (FindExisting(maildir, m.UniqueName, curIndex) is { } existing)
                 {
                     results[i] = new MaildirResult(m, MaildirOutcome.AlreadyDelivered, existing);
                     return;
@@ -242,12 +243,16 @@ public sealed class MaildirWriter
     }
 
     /// <summary>The copy already delivered under this name: new/name, cur/name, or cur/name:2,flags (renamed by a reader).</summary>
-    private static string? FindExisting(string maildir, string name)
+    private static string? FindExisting(string maildir, string name, CurIndex? curIndex = null)
     {
         var inNew = Path.Combine(maildir, "new", name);
         if (File.Exists(inNew))
         {
             return inNew;
+        }
+        if (curIndex is not null)
+        {
+            return curIndex.Find(maildir, name);
         }
         var cur = Path.Combine(maildir, "cur");
         var inCur = Path.Combine(cur, name);
@@ -257,15 +262,45 @@ public sealed class MaildirWriter
         }
         // Maildir info suffix: "name:2,FLAGS" (https://cr.yp.to/proto/maildir.html). Enumerating cur/ costs a
         // directory read per delivery; it is what makes redelivery safe after a reader moved the copy.
-        var prefix = name + ":";
         foreach (var entry in System.IO.Directory.EnumerateFiles(cur))
         {
-            if (Path.GetFileName(entry.AsSpan()).StartsWith(prefix, StringComparison.Ordinal))
+            if (BaseName(Path.GetFileName(entry)) == name)
             {
                 return entry;
             }
         }
         return null;
+    }
+
+    /// <summary>A Maildir file name without its ":2,FLAGS" info part.</summary>
+    private static string BaseName(string fileName)
+    {
+        var colon = fileName.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? fileName : fileName[..colon];
+    }
+
+    /// <summary>
+    /// cur/ read once per Maildir per batch: a mailbox whose reader keeps thousands of messages in cur/
+    /// would otherwise cost one full directory read per copy. Files a reader moves into cur/ during the
+    /// batch come from new/, which is checked per copy.
+    /// </summary>
+    private sealed class CurIndex
+    {
+        private readonly ConcurrentDictionary<string, Lazy<Dictionary<string, string>>> _byMaildir = new(StringComparer.Ordinal);
+
+        public string? Find(string maildir, string name)
+        {
+            var index = _byMaildir.GetOrAdd(maildir, m => new Lazy<Dictionary<string, string>>(() =>
+            {
+                var names = new Dictionary<string, string>(StringComparer.Ordinal);
+                foreach (var entry in System.IO.Directory.EnumerateFiles(Path.Combine(m, "cur")))
+                {
+                    names.TryAdd(BaseName(Path.GetFileName(entry)), entry);
+                }
+                return names;
+            })).Value;
+            return index.TryGetValue(name, out var path) ? path : null;
+        }
     }
 
     private string WriteTmp(string maildir, MaildirMessage message, bool flushToDisk)

@@ -34,6 +34,11 @@ public static class ServeCommand
                 log.LogCritical("cannot listen: {Message} (is another server on that port? ports below 1024 need root)", e.Message);
                 return 1;
             }
+            catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
+            {
+                log.LogCritical("cannot start: {Message}", e.Message);
+                return 1;
+            }
             var stop = new TaskCompletionSource();
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
             using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });

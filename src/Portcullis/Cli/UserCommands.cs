@@ -29,8 +29,23 @@ public static class UserCommands
         var cmd = new Command("add", "Add a user.") { config, address, stdin };
         cmd.SetAction((r, ct) => DirectoryCommandRunner.RunAsync(r.GetValue(config), async store =>
         {
-            // Validate the address before asking for a password the user would then type for nothing.
+            // Check what can be checked before asking for a password the administrator would type for nothing.
+            // The store checks again in its transaction.
             var normalized = DirectoryNames.NormalizeAddress(r.GetValue(address)!);
+            var snapshot = await store.LoadSnapshotAsync(ct).ConfigureAwait(false);
+            var domain = DirectoryNames.DomainOf(normalized);
+            if (!snapshot.IsLocalDomain(domain))
+            {
+                throw new DirectoryException(DirectoryErrorKind.Invalid, $"user {normalized}: {domain} is not a local domain (add the domain first)");
+            }
+            if (snapshot.IsUser(normalized))
+            {
+                throw new DirectoryException(DirectoryErrorKind.AlreadyExists, $"user {normalized} already exists");
+            }
+            if (snapshot.Aliases.ContainsKey(normalized))
+            {
+                throw new DirectoryException(DirectoryErrorKind.AlreadyExists, $"{normalized} is already an alias; remove the alias first");
+            }
             var credential = ScramCredential.Create(PasswordInput.Read(r.GetValue(stdin)));
             var added = await store.AddUserAsync(normalized, credential, ct).ConfigureAwait(false);
             Console.WriteLine($"user {added} added");

@@ -195,6 +195,17 @@ public static class ConfigLoader
             RecipientsPerHour = (int)Long(c, "submission:recipients_per_hour", 1000, 1, 100_000_000),
         };
 
+        var levelText = (Get(c, "log:level") ?? "information").ToLowerInvariant();
+        var level = levelText switch
+        {
+            "trace" => Microsoft.Extensions.Logging.LogLevel.Trace,
+            "debug" => Microsoft.Extensions.Logging.LogLevel.Debug,
+            "information" or "info" => Microsoft.Extensions.Logging.LogLevel.Information,
+            "warning" or "warn" => Microsoft.Extensions.Logging.LogLevel.Warning,
+            "error" => Microsoft.Extensions.Logging.LogLevel.Error,
+            _ => throw new ConfigException("log.level", $"'{levelText}' must be trace, debug, information, warning or error"),
+        };
+
         var user = Get(c, "server:user");
         return new PortcullisSettings
         {
@@ -205,6 +216,7 @@ public static class ConfigLoader
             Limits = limits,
             Relay = new RelaySection { TrustedNetworks = trusted },
             Delivery = delivery,
+            LogLevel = level,
             Submission = submission,
             SourceFile = file,
         };

@@ -12,7 +12,7 @@ public sealed class ServerInstance : IAsyncDisposable
     private static int _nextHost = 10;
     private PortcullisProcess? _process;
 
-    private ServerInstance(string extraToml, int port)
+    private ServerInstance(string extraToml, int port, string? user)
     {
         MxPort = port;
         Host = "127.0.1." + Interlocked.Increment(ref _nextHost).ToString(CultureInfo.InvariantCulture);
@@ -24,6 +24,7 @@ public sealed class ServerInstance : IAsyncDisposable
             [server]
             hostname = "mx.example.test"
             postmaster = "alice@example.test"
+            {(user is null ? "" : $"user = \"{user}\"")}
             [storage]
             data_dir = "data"
             [listeners]
@@ -46,9 +47,9 @@ public sealed class ServerInstance : IAsyncDisposable
     private string _previousLogs = "";
 
     /// <summary>Sections and keys appended to the generated portcullis.toml (e.g. a [limits] block).</summary>
-    public static async Task<ServerInstance> StartAsync(string extraToml = "", bool populate = true, int port = 2525)
+    public static async Task<ServerInstance> StartAsync(string extraToml = "", bool populate = true, int port = 2525, string? user = null)
     {
-        var s = new ServerInstance(extraToml, port);
+        var s = new ServerInstance(extraToml, port, user);
         if (populate)
         {
             await s.CliAsync("domain", "add", "example.test");
@@ -105,6 +106,23 @@ public sealed class ServerInstance : IAsyncDisposable
             }
             await Task.Delay(50);
         }
+    }
+
+    public int Pid => _process!.Pid;
+
+    /// <summary>Waits until the server's log contains <paramref name="needle"/> (log lines are written asynchronously).</summary>
+    public async Task<bool> WaitForLogAsync(string needle, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (!ServerLog.Contains(needle, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+            await Task.Delay(50);
+        }
+        return true;
     }
 
     public Task<SmtpWire> ConnectAsync(bool readGreeting = true) => SmtpWire.ConnectAsync(Host, MxPort, readGreeting);

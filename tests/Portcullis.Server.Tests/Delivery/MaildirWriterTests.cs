@@ -192,6 +192,31 @@ public sealed class MaildirWriterTests : IDisposable
         Assert.Equal(6, System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "user0"), "new")).Length);
     }
 
+    [Theory]
+    [InlineData(MaildirBatchDurability.ParallelFsync)]
+    [InlineData(MaildirBatchDurability.SyncFs)]
+    public async Task Batch_redelivery_finds_copies_a_reader_moved_to_cur(MaildirBatchDurability mode)
+    {
+        var writer = new MaildirWriter(_dir.Path, batchDurability: mode);
+        var batch = Enumerable.Range(0, 10).Select(i => new MaildirMessage("alice@example.test", $"1.Pq{i}R0.mx", Message)).ToList();
+        await writer.DeliverBatchAsync(batch);
+        var maildir = Maildir("example.test", "alice");
+        // A mail client read the even ones: Dovecot moved them to cur/ with flags.
+        for (var i = 0; i < 10; i += 2)
+        {
+            File.Move(Path.Combine(maildir, "new", $"1.Pq{i}R0.mx"), Path.Combine(maildir, "cur", $"1.Pq{i}R0.mx:2,S"));
+        }
+        await File.WriteAllTextAsync(Path.Combine(maildir, "cur", "1.Pq1R0.mx0:2,S"), "another message whose name only starts alike");
+
+        var again = await new MaildirWriter(_dir.Path, batchDurability: mode).DeliverBatchAsync([.. batch, new MaildirMessage("alice@example.test", "1.Pq10R0.mx", Message)]);
+
+        Assert.All(again.Take(10), r => Assert.Equal(MaildirOutcome.AlreadyDelivered, r.Outcome));
+        Assert.Equal(Path.Combine(maildir, "cur", "1.Pq4R0.mx:2,S"), again[4].Path);
+        Assert.Equal(MaildirOutcome.Delivered, again[10].Outcome);
+        Assert.Equal(6, System.IO.Directory.GetFiles(Path.Combine(maildir, "new")).Length);
+        Assert.Equal(6, System.IO.Directory.GetFiles(Path.Combine(maildir, "cur")).Length);
+    }
+
     [Fact]
     public async Task The_same_copy_twice_in_one_batch_is_written_once()
     {

@@ -44,6 +44,27 @@ public sealed class SqliteDirectoryStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Wal_and_shm_files_are_as_private_as_the_database()
+    {
+        await _store.AddDomainAsync("example.test");
+        // The pooled connection keeps the database open, so SQLite's -wal and -shm files exist now.
+        await using var reader = new SqliteConnection($"Data Source={_store.DatabasePath};Pooling=False");
+        await reader.OpenAsync();
+        using (var cmd = reader.CreateCommand())
+        {
+            cmd.CommandText = "SELECT count(*) FROM domains";
+            Assert.Equal(1L, cmd.ExecuteScalar());
+        }
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        {
+            var file = _store.DatabasePath + suffix;
+            Assert.True(File.Exists(file), file);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        }
+    }
+
+    [Fact]
     public async Task Domains_users_and_aliases_survive_reopening()
     {
         await _store.AddDomainAsync("Example.Test");

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using Portcullis.Audit.Reporting;
+
+namespace Portcullis.Audit.Proxy;
+
+public sealed record ProxyAuditOptions
+{
+    public IReadOnlyList<ProxyProtocol> Protocols { get; init; } = ProxyProtocols.All;
+    public ProbeTimeouts Timeouts { get; init; } = new();
+    /// <summary>Issue 5: one HOST:PORT finishes within 60 s by default.</summary>
+    public TimeSpan PerPortBudget { get; init; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>
+/// Audits one host for open proxies: every protocol on every port that accepts a connection, each on its
+/// own connection, towards every destination (canary and/or --through-to mail server), then one verdict.
+/// </summary>
+public static partial class ProxyAuditor
+{
+    public static async Task<AuditReport> AuditAsync(string target, IPAddress address, IReadOnlyList<int> ports,
+        IReadOnlyList<ProbeDestination> destinations, ProxyAuditOptions options, CancellationToken ct)
+    {
+        if (destinations.Count == 0)
+        {
+            throw new ArgumentException("a proxy audit needs a canary or a --through-to mail server", nameof(destinations));
+        }
+        var started = DateTimeOffset.UtcNow;
+        var clock = Stopwatch.StartNew();
+        // Each entry is a finished check (an unreachable port) or a port's outcomes for one protocol,
+        // turned into a check once the target's verdict is known.
+        var entries = new List<(CheckResult? Ready, ProxyProtocol Protocol, int Port, ProbeOutcome[] Outcomes)>();
+        var all = new List<ProbeOutcome>();
+        string? vantage = null;
+        foreach (var port in ports)
+        {
+            var endpoint = new IPEndPoint(address, port);
+            var (reachable, local, why) = await ProbePortAsync(endpoint, options.Timeouts.Connect, ct).ConfigureAwait(false);
+            vantage ??= local;
+            if (!reachable)
+            {
+                all.Add(new ProbeOutcome(ProxyProtocol.HttpConnect, port, "-", ProbeResult.Unreachable, why, ""));
+                entries.Add((new CheckResult
+                {
+                    Id = "proxy.port",
+                    Title = "proxy port reachable",
+                    Status = CheckStatus.Skipped,
+                    Summary = $"port {port}: {why}; not tested",
+                    Port = port,
+                }, default, port, []));
+                continue;
+            }
+            using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            budget.CancelAfter(options.PerPortBudget);
+            var tasks = options.Protocols
+                .SelectMany(p => destinations.Select(d => RunBoundedAsync(endpoint, p, d, options.Timeouts, budget.Token)))
+                .ToList();
+            var outcomes = await Task.WhenAll(tasks).ConfigureAwait(false);
+            all.AddRange(outcomes);
+            foreach (var group in outcomes.GroupBy(o => o.Protocol))
+            {
+                entries.Add((null, group.Key, port, [.. group]));
+            }
+        }
+        var verdict = ProxyVerdict.Decide(all, out var reason);
+        var conclusive = verdict != Verdict.Inconclusive;
+        // Silence is only "inconclusive" when the whole target was silent.
+        var final = entries.Select(e => e.Ready ?? ProxyVerdict.CheckFor(e.Protocol, e.Port, e.Outcomes, conclusive)).ToList();
+        return new AuditReport
+        {
+            Target = target,
+            Address = address.ToString(),
+            Software = SoftwareFrom(all),
+            Verdict = verdict,
+            VerdictReason = reason,
+            Checks = final,
+            VantagePoint = vantage is null ? null : $"tested from {vantage}",
+            StartedAt = started,
+            DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
+        };
+    }
+
+    private static async Task<ProbeOutcome> RunBoundedAsync(IPEndPoint endpoint, ProxyProtocol p, ProbeDestination d, ProbeTimeouts t, CancellationToken ct)
+    {
+        try
+        {
+            return await ProxyProbe.RunAsync(endpoint, p, d, t, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return new ProbeOutcome(p, endpoint.Port, d.Describe, ProbeResult.NoAnswer, "stopped: the time allowed for this port ran out", "");
+        }
+    }
+
+    /// <summary>A plain TCP connect first, so a closed port costs one connection, not one per protocol.</summary>
+    private static async Task<(bool Reachable, string? Local, string Why)> ProbePortAsync(IPEndPoint endpoint, TimeSpan timeout, CancellationToken ct)
+    {
+        using var s = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout);
+        try
+        {
+            await s.ConnectAsync(endpoint, cts.Token).ConfigureAwait(false);
+            return (true, ((IPEndPoint)s.LocalEndPoint!).Address.ToString(), "open");
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return (false, null, $"no answer to a TCP connect within {timeout.TotalSeconds:0.#} s");
+        }
+        catch (SocketException e)
+        {
+            return (false, null, e.SocketErrorCode == SocketError.ConnectionRefused ? "connection refused" : e.SocketErrorCode.ToString());
+        }
+    }
+
+    [GeneratedRegex(@"S: (?:Server|Via|Proxy-Agent): ([^\\\r\n]{1,80})", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex SoftwareHeader();
+
+    private static string? SoftwareFrom(IEnumerable<ProbeOutcome> outcomes)
+    {
+        foreach (var o in outcomes)
+        {
+            var m = SoftwareHeader().Match(o.Evidence);
+            if (m.Success)
+            {
+                return m.Groups[1].Value.Trim();
+            }
+        }
+        return null;
+    }
+}

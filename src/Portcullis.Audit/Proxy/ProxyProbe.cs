@@ -1,0 +1,278 @@
+using System.Net;
+using System.Text;
+
+namespace Portcullis.Audit.Proxy;
+
+/// <summary>Time limits of one probe. HOPM waits 30 s (catalog §5.1); on a LAN a few seconds are plenty.</summary>
+public sealed record ProbeTimeouts
+{
+    public TimeSpan Connect { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>For the proxy's reply to a request.</summary>
+    public TimeSpan Reply { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>For the proof (canary token, greeting) after a grant.</summary>
+    public TimeSpan Proof { get; init; } = TimeSpan.FromSeconds(4);
+    /// <summary>For a gateway's prompt before typing the target.</summary>
+    public TimeSpan Prompt { get; init; } = TimeSpan.FromSeconds(2);
+}
+
+/// <summary>
+/// Runs one proxy protocol against one port towards one destination, on its own connection, and says
+/// how it ended. Open only when the destination's proof came back through the proxy (catalog §5.1:
+/// "Protocol-level success (HTTP 200, SOCKS granted) is not enough. Only the target string counts").
+/// </summary>
+public static class ProxyProbe
+{
+    public static async Task<ProbeOutcome> RunAsync(IPEndPoint proxy, ProxyProtocol protocol, ProbeDestination destination, ProbeTimeouts timeouts, CancellationToken ct)
+    {
+        var transcript = new ProbeTranscript();
+        transcript.Note($"{protocol.Id()} via {ProxyHandshake.Authority(proxy.Address.ToString(), proxy.Port)} to {destination.Describe}");
+        var (session, error) = await ProbeSession.ConnectAsync(proxy, timeouts.Connect, transcript, ct).ConfigureAwait(false);
+        if (session is null)
+        {
+            return Outcome(protocol, proxy, destination, ProbeResult.Unreachable, $"port {proxy.Port}: {error}", transcript);
+        }
+        using (session)
+        {
+            try
+            {
+                var (result, summary) = protocol switch
+                {
+                    ProxyProtocol.HttpConnect => await HttpConnectAsync(session, destination, timeouts, ct).ConfigureAwait(false),
+                    ProxyProtocol.HttpGet => await HttpRequestAsync(session, ProxyHandshake.HttpGet(destination.Host, destination.Port, "/portcullis-proxy-test"), "GET", destination, timeouts, ct).ConfigureAwait(false),
+                    ProxyProtocol.HttpPost => await HttpRequestAsync(session, ProxyHandshake.HttpPost(destination.Host, destination.Port), "POST", destination, timeouts, ct).ConfigureAwait(false),
+                    ProxyProtocol.Socks4 => await Socks4Async(session, destination, false, timeouts, ct).ConfigureAwait(false),
+                    ProxyProtocol.Socks4a => await Socks4Async(session, destination, true, timeouts, ct).ConfigureAwait(false),
+                    ProxyProtocol.Socks5 => await Socks5Async(session, destination, timeouts, ct).ConfigureAwait(false),
+                    ProxyProtocol.Wingate => await GatewayAsync(session, ProxyHandshake.Wingate(destination.Host, destination.Port), destination, timeouts, ct).ConfigureAwait(false),
+                    ProxyProtocol.TelnetGateway => await GatewayAsync(session, ProxyHandshake.TelnetGateway(destination.Host, destination.Port), destination, timeouts, ct).ConfigureAwait(false),
+                    _ => throw new ArgumentOutOfRangeException(nameof(protocol)),
+                };
+                if (result == ProbeResult.Proven)
+                {
+                    await session.TryQuitAsync().ConfigureAwait(false);
+                }
+                return Outcome(protocol, proxy, destination, result, summary, transcript);
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                transcript.Note("socket error: " + e.SocketErrorCode);
+                return Outcome(protocol, proxy, destination, session.ReceivedCount > 0 ? ProbeResult.ConnectionClosed : ProbeResult.ConnectionClosed,
+                    $"the connection failed while sending ({e.SocketErrorCode})", transcript);
+            }
+        }
+    }
+
+    private static ProbeOutcome Outcome(ProxyProtocol p, IPEndPoint proxy, ProbeDestination d, ProbeResult r, string summary, ProbeTranscript t) =>
+        new(p, proxy.Port, d.Describe, r, summary, t.ToString());
+
+    private static (ProbeResult, string) Silent(ProbeSession.Stop stop, string what) => stop switch
+    {
+        ProbeSession.Stop.Timeout => (ProbeResult.NoAnswer, $"no answer to {what}"),
+        _ => (ProbeResult.ConnectionClosed, $"the port closed the connection without answering {what}"),
+    };
+
+    private static string Text(ReadOnlySpan<byte> data) => Encoding.Latin1.GetString(data);
+
+    private static string FirstLine(ReadOnlySpan<byte> data)
+    {
+        var text = Text(data[..Math.Min(data.Length, 200)]);
+        var nl = text.IndexOf('\n', StringComparison.Ordinal);
+        return (nl >= 0 ? text[..nl] : text).TrimEnd('\r');
+    }
+
+    /// <summary>After a grant: read the tunnel and look for the destination's proof.</summary>
+    private static async Task<(ProbeResult, string)> ProveAsync(ProbeSession s, int from, string grant, ProbeDestination d, bool firstLineOnly, ProbeTimeouts t, CancellationToken ct)
+    {
+        var stop = await s.ReadUntilAsync(from, m => d.Seen(Text(m.Span), firstLineOnly), t.Proof, false, ct).ConfigureAwait(false);
+        var relayed = Text(s.Received[from..]);
+        if (d.Prove(relayed, firstLineOnly) is { } proof)
+        {
+            return (ProbeResult.Proven, $"OPEN: {grant}, then {proof}");
+        }
+        var instead = relayed.Length == 0
+            ? stop == ProbeSession.Stop.Timeout ? "nothing came through" : "the proxy closed the tunnel"
+            : $"what came through was not from the {d.Describe}: \"{FirstLine(s.Received[from..])}\"";
+        return (ProbeResult.GrantedNoConnect, $"grants but did not connect: {grant}, but {instead}");
+    }
+
+    private static async Task<(ProbeResult, string)> HttpConnectAsync(ProbeSession s, ProbeDestination d, ProbeTimeouts t, CancellationToken ct)
+    {
+        await s.SendAsync(ProxyHandshake.HttpConnect(d.Host, d.Port), false, ct).ConfigureAwait(false);
+        // libopm: the extra CRLF is a separate send, for MikroTik's HttpProxy.
+        await s.SendAsync(ProxyHandshake.MikroTikExtraLine.ToArray(), false, ct).ConfigureAwait(false);
+        var stop = await s.ReadUntilAsync(0, m => ProxyReplies.TryParseHttpHead(m.Span, out _, out var notHttp) || notHttp, t.Reply, false, ct).ConfigureAwait(false);
+        if (s.ReceivedCount == 0)
+        {
+            return Silent(stop, "CONNECT");
+        }
+        if (!ProxyReplies.TryParseHttpHead(s.Received, out var head, out _))
+        {
+            return (ProbeResult.OtherProtocol, $"not an HTTP proxy reply to CONNECT: \"{FirstLine(s.Received)}\"");
+        }
+        return head.Code switch
+        {
+            407 => (ProbeResult.AuthRequired, $"CONNECT needs proxy authentication: \"{head.StatusLine}\""),
+            >= 200 and < 300 => await ProveAsync(s, head.BodyOffset, $"CONNECT {d.Authority} was granted (\"{head.StatusLine}\")", d, true, t, ct).ConfigureAwait(false),
+            _ => (ProbeResult.Refused, $"CONNECT {d.Authority} refused: \"{head.StatusLine}\""),
+        };
+    }
+
+    /// <summary>GET or POST with an absolute URI: the proxy fetches from the destination and returns its answer.</summary>
+    private static async Task<(ProbeResult, string)> HttpRequestAsync(ProbeSession s, byte[] request, string method, ProbeDestination d, ProbeTimeouts t, CancellationToken ct)
+    {
+        await s.SendAsync(request, false, ct).ConfigureAwait(false);
+        var stop = await s.ReadUntilAsync(0, m =>
+        {
+            if (ProxyReplies.TryParseHttpHead(m.Span, out var h, out var notHttp))
+            {
+                return h.Code != 200 || d.Seen(Text(m.Span[h.BodyOffset..]), false);
+            }
+            return notHttp;
+        }, t.Reply + t.Proof, false, ct).ConfigureAwait(false);
+        if (s.ReceivedCount == 0)
+        {
+            return Silent(stop, method);
+        }
+        if (!ProxyReplies.TryParseHttpHead(s.Received, out var head, out _))
+        {
+            return (ProbeResult.OtherProtocol, $"not an HTTP reply to {method}: \"{FirstLine(s.Received)}\"");
+        }
+        if (head.Code == 407)
+        {
+            return (ProbeResult.AuthRequired, $"{method} needs proxy authentication: \"{head.StatusLine}\"");
+        }
+        if (head.Code != 200)
+        {
+            // Text inside an error page never counts (issue 5), so the body is not even looked at.
+            return (ProbeResult.Refused, $"{method} http://{d.Authority}/ refused: \"{head.StatusLine}\"");
+        }
+        var all = Text(s.Received);
+        var headersAndBody = all[(all.IndexOf('\n', StringComparison.Ordinal) + 1)..];
+        var body = Text(s.Received[head.BodyOffset..]);
+        // The canary's token may be in a header or the body; a mail server's greeting must open the body.
+        var proof = d is ThroughToDestination ? d.Prove(body, true) : d.Prove(headersAndBody, false);
+        if (proof is not null)
+        {
+            return (ProbeResult.Proven, $"OPEN: {method} http://{d.Authority}/ answered \"{head.StatusLine}\" and {proof}");
+        }
+        var first = FirstLine(s.Received[head.BodyOffset..]);
+        return (ProbeResult.GrantedNoConnect, $"grants but did not connect: {method} got \"{head.StatusLine}\" but the page is not from the {d.Describe}{(first.Length > 0 ? $" (\"{first}\")" : "")}");
+    }
+
+    private static async Task<(ProbeResult, string)> Socks4Async(ProbeSession s, ProbeDestination d, bool byName, ProbeTimeouts t, CancellationToken ct)
+    {
+        byte[] request;
+        if (byName)
+        {
+            request = ProxyHandshake.Socks4a(d.Host, d.Port);
+        }
+        else if (d.Ipv4 is { } ip)
+        {
+            request = ProxyHandshake.Socks4(ip, d.Port);
+        }
+        else
+        {
+            return (ProbeResult.NoAnswer, $"SOCKS4 not tried: {d.Describe} has no IPv4 address");
+        }
+        var what = byName ? "SOCKS4a" : "SOCKS4";
+        await s.SendAsync(request, true, ct).ConfigureAwait(false);
+        var stop = await s.ReadUntilAsync(0, m => ProxyReplies.TryParseSocks4(m.Span, out _, out var not) || not, t.Reply, true, ct).ConfigureAwait(false);
+        if (s.ReceivedCount == 0)
+        {
+            return Silent(stop, what);
+        }
+        if (!ProxyReplies.TryParseSocks4(s.Received, out var reply, out _))
+        {
+            return (ProbeResult.OtherProtocol, $"not a {what} reply: [{Convert.ToHexString(s.Received[..Math.Min(8, s.ReceivedCount)])}]");
+        }
+        var code = $"0x{reply.Code:X2} {reply.Meaning}";
+        if (!reply.Granted)
+        {
+            return (ProbeResult.Refused, $"{what} CONNECT {d.Authority} refused: {code}");
+        }
+        return await ProveAsync(s, 8, $"{what} CONNECT {d.Authority} was granted ({code})", d, true, t, ct).ConfigureAwait(false);
+    }
+
+    private static async Task<(ProbeResult, string)> Socks5Async(ProbeSession s, ProbeDestination d, ProbeTimeouts t, CancellationToken ct)
+    {
+        await s.SendAsync(ProxyHandshake.Socks5Greeting.ToArray(), true, ct).ConfigureAwait(false);
+        var stop = await s.ReadUntilAsync(0, m => ProxyReplies.TryParseSocks5Method(m.Span, out _, out var not) || not, t.Reply, true, ct).ConfigureAwait(false);
+        if (s.ReceivedCount == 0)
+        {
+            return Silent(stop, "the SOCKS5 greeting");
+        }
+        if (!ProxyReplies.TryParseSocks5Method(s.Received, out var method, out _))
+        {
+            return (ProbeResult.OtherProtocol, $"not a SOCKS5 reply: [{Convert.ToHexString(s.Received[..Math.Min(8, s.ReceivedCount)])}]");
+        }
+        if (method != 0x00)
+        {
+            // RFC 1928 §3: 05 02 = username/password, 05 FF = none of the offered methods.
+            return (ProbeResult.AuthRequired, $"SOCKS5 demands authentication: 05 {method:X2} ({ProxyReplies.Socks5MethodMeaning(method)})");
+        }
+        await s.SendAsync(ProxyHandshake.Socks5Connect(d.Host, d.Port), true, ct).ConfigureAwait(false);
+        var length = 0;
+        stop = await s.ReadUntilAsync(2, m => ProxyReplies.TryParseSocks5Reply(m.Span, out _, out length, out var not) || not, t.Reply, true, ct).ConfigureAwait(false);
+        if (s.ReceivedCount == 2)
+        {
+            var (r, text) = Silent(stop, "the SOCKS5 CONNECT");
+            return (r == ProbeResult.NoAnswer ? ProbeResult.NoAnswer : ProbeResult.Refused, "SOCKS5 accepted no-auth, then " + text);
+        }
+        if (!ProxyReplies.TryParseSocks5Reply(s.Received[2..], out var rep, out length, out _))
+        {
+            return (ProbeResult.OtherProtocol, $"not a SOCKS5 CONNECT reply: [{Convert.ToHexString(s.Received[2..Math.Min(12, s.ReceivedCount)])}]");
+        }
+        if (rep != 0x00)
+        {
+            return (ProbeResult.Refused, $"SOCKS5 CONNECT {d.Authority} refused: REP 0x{rep:X2} ({ProxyReplies.Socks5ReplyMeaning(rep)})");
+        }
+        return await ProveAsync(s, 2 + length, $"SOCKS5 (no authentication, 05 00) CONNECT {d.Authority} was granted (REP 00)", d, true, t, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>WinGate and telnet gateways: wait for the prompt, type the target, look for the proof in any following line.</summary>
+    private static async Task<(ProbeResult, string)> GatewayAsync(ProbeSession s, byte[] line, ProbeDestination d, ProbeTimeouts t, CancellationToken ct)
+    {
+        await s.ReadUntilAsync(0, m => m.Span.IndexOfAny((byte)'>', (byte)'\n', (byte)':') >= 0, t.Prompt, false, ct).ConfigureAwait(false);
+        var prompt = Text(s.Received);
+        if (LooksLikePasswordPrompt(prompt))
+        {
+            return (ProbeResult.AuthRequired, $"the gateway asks for a password: \"{prompt.Trim()}\"");
+        }
+        if (prompt.Length >= 4 && char.IsAsciiDigit(prompt[0]) && char.IsAsciiDigit(prompt[1]) && char.IsAsciiDigit(prompt[2]))
+        {
+            return (ProbeResult.OtherProtocol, $"a numeric-reply server (SMTP/FTP style), not a gateway: \"{FirstLine(s.Received)}\"");
+        }
+        var from = s.ReceivedCount;
+        await s.SendAsync(line, false, ct).ConfigureAwait(false);
+        var stop = await s.ReadUntilAsync(from, m => d.Seen(Text(m.Span), false), t.Reply + t.Proof, false, ct).ConfigureAwait(false);
+        var after = Text(s.Received[from..]);
+        var typed = Encoding.ASCII.GetString(line).TrimEnd();
+        if (d.Prove(after, false) is { } proof)
+        {
+            return (ProbeResult.Proven, $"OPEN: typed \"{typed}\" at the prompt \"{prompt.Trim()}\", then {proof}");
+        }
+        if (after.Length == 0)
+        {
+            var (r, text) = Silent(stop, $"\"{typed}\"");
+            return from == 0 ? (r, text) : (r == ProbeResult.NoAnswer ? ProbeResult.Refused : r, $"prompt \"{prompt.Trim()}\", then {text}");
+        }
+        if (after.StartsWith("HTTP/", StringComparison.Ordinal) || after[0] is '\x00' or '\x04' or '\x05')
+        {
+            return (ProbeResult.OtherProtocol, $"not a gateway: \"{FirstLine(s.Received[from..])}\"");
+        }
+        if (LooksLikePasswordPrompt(after))
+        {
+            return (ProbeResult.AuthRequired, $"the gateway asks for a password: \"{after.Trim()}\"");
+        }
+        if (after.Contains("Connected", StringComparison.OrdinalIgnoreCase))
+        {
+            return (ProbeResult.GrantedNoConnect, $"grants but did not connect: the gateway said \"{FirstLine(s.Received[from..])}\" but nothing from the {d.Describe} came through");
+        }
+        return (ProbeResult.Refused, $"the gateway refused \"{typed}\": \"{FirstLine(s.Received[from..])}\"");
+    }
+
+    private static bool LooksLikePasswordPrompt(string text) =>
+        text.Contains("Password:", StringComparison.OrdinalIgnoreCase) ||
+        text.Contains("User Access Verification", StringComparison.OrdinalIgnoreCase) ||
+        text.TrimEnd().EndsWith("login:", StringComparison.OrdinalIgnoreCase);
+}

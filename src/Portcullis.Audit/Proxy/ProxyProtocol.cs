@@ -1,0 +1,77 @@
+namespace Portcullis.Audit.Proxy;
+
+/// <summary>
+/// The proxy types the auditor tries (catalog §5.2). Credential-guessing types (Cisco "ROUTER",
+/// Dreambox) are deliberately absent: the catalog's caution says they need written authorisation.
+/// </summary>
+public enum ProxyProtocol
+{
+    HttpConnect,
+    HttpGet,
+    HttpPost,
+    Socks4,
+    Socks4a,
+    Socks5,
+    Wingate,
+    TelnetGateway,
+}
+
+public static class ProxyProtocols
+{
+    public static IReadOnlyList<ProxyProtocol> All { get; } = Enum.GetValues<ProxyProtocol>();
+
+    /// <summary>Default ports: the union of HOPM/BOPM's and pxytest's basic lists (catalog §5.2), plus tinyproxy's 8888 and Tor's 9050.</summary>
+    public static IReadOnlyList<int> DefaultPorts { get; } = [23, 80, 81, 1080, 1181, 3128, 4480, 6588, 8000, 8080, 8081, 8888, 9050];
+
+    /// <summary>Stable id used in check ids and JSON ("proxy.socks5").</summary>
+    public static string Id(this ProxyProtocol p) => p switch
+    {
+        ProxyProtocol.HttpConnect => "http-connect",
+        ProxyProtocol.HttpGet => "http-get",
+        ProxyProtocol.HttpPost => "http-post",
+        ProxyProtocol.Socks4 => "socks4",
+        ProxyProtocol.Socks4a => "socks4a",
+        ProxyProtocol.Socks5 => "socks5",
+        ProxyProtocol.Wingate => "wingate",
+        ProxyProtocol.TelnetGateway => "telnet-gateway",
+        _ => throw new ArgumentOutOfRangeException(nameof(p)),
+    };
+
+    public static string Title(this ProxyProtocol p) => p switch
+    {
+        ProxyProtocol.HttpConnect => "HTTP CONNECT tunnel",
+        ProxyProtocol.HttpGet => "HTTP GET with an absolute URI",
+        ProxyProtocol.HttpPost => "HTTP POST with an absolute URI",
+        ProxyProtocol.Socks4 => "SOCKS4 CONNECT",
+        ProxyProtocol.Socks4a => "SOCKS4a CONNECT (host name)",
+        ProxyProtocol.Socks5 => "SOCKS5 CONNECT without authentication",
+        ProxyProtocol.Wingate => "WinGate-style gateway (host:port)",
+        ProxyProtocol.TelnetGateway => "telnet gateway (telnet host port)",
+        _ => throw new ArgumentOutOfRangeException(nameof(p)),
+    };
+
+    public static bool TryParse(string id, out ProxyProtocol protocol)
+    {
+        foreach (var p in All)
+        {
+            if (string.Equals(p.Id(), id, StringComparison.OrdinalIgnoreCase))
+            {
+                protocol = p;
+                return true;
+            }
+        }
+        protocol = default;
+        return false;
+    }
+
+    /// <summary>What to change so the proxy stops being open, per protocol family.</summary>
+    public static string Fix(this ProxyProtocol p) => p switch
+    {
+        ProxyProtocol.HttpConnect => "Allow CONNECT only from your own clients and only to port 443 (Squid: http_access deny CONNECT !SSL_ports; http_access allow localnet; http_access deny all. tinyproxy: Allow <your net> and ConnectPort 443).",
+        ProxyProtocol.HttpGet or ProxyProtocol.HttpPost => "Allow proxy requests only from your own clients (Squid: http_access allow localnet, then deny all; tinyproxy: Allow <your net>), or require Proxy-Authorization.",
+        ProxyProtocol.Socks4 or ProxyProtocol.Socks4a => "Disable SOCKS4 (it has no authentication) or restrict client addresses (Dante: client pass { from: <your net> }; proxyprotocol: socks_v5).",
+        ProxyProtocol.Socks5 => "Require authentication (Dante: socksmethod: username; microsocks: -u/-P) and restrict client addresses.",
+        ProxyProtocol.Wingate or ProxyProtocol.TelnetGateway => "Disable the telnet gateway service or require a password and restrict it to your own network.",
+        _ => "",
+    };
+}

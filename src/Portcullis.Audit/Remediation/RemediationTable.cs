@@ -1,0 +1,111 @@
+using Portcullis.Audit.Fingerprint;
+
+namespace Portcullis.Audit.Remediation;
+
+/// <summary>
+/// The concrete fix per software per problem (issue 4: "for every failure the fix for the software found").
+/// A missing entry falls back to the generic advice. Parameter names are from each product's documentation
+/// (Postfix postconf(5) as quoted in catalog §1.5 and §2.4).
+/// </summary>
+public static class RemediationTable
+{
+    private static readonly Dictionary<(FixTopic, SmtpSoftware), string> Fixes = new()
+    {
+        // ---- relaying
+        [(FixTopic.OpenRelay, SmtpSoftware.Postfix)] = "In main.cf: smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination. Check that mynetworks lists only your own hosts (`postconf mynetworks`; never 0.0.0.0/0 or a whole provider block; mynetworks_style = host), and that relay_domains lists only domains you really back up. Then `postfix reload`.",
+        [(FixTopic.OpenRelay, SmtpSoftware.Exim)] = "In the RCPT ACL (acl_check_rcpt) keep `accept hosts = +relay_from_hosts` and `accept authenticated = *` only for your own hosts and users, and end with `require verify = recipient` / `deny message = relay not permitted` for domains that are not +local_domains or +relay_to_domains. Make sure hostlist relay_from_hosts is only your own networks (Debian: dc_relay_nets).",
+        [(FixTopic.OpenRelay, SmtpSoftware.Sendmail)] = "Remove FEATURE(`promiscuous_relay') and FEATURE(`relay_local_from') from the .mc file; list only your own networks in /etc/mail/access (`Connect:192.0.2 RELAY`) and only your domains in relay-domains; rebuild sendmail.cf and restart.",
+        [(FixTopic.OpenRelay, SmtpSoftware.Exchange)] = "On the receive connector facing the Internet remove the 'Anonymous users' ms-Exch-SMTP-Accept-Any-Recipient permission (Get-ReceiveConnector | Get-ADPermission | where {$_.ExtendedRights -like 'ms-Exch-SMTP-Accept-Any-Recipient'}; Remove-ADPermission ...). Relay connectors must be restricted with RemoteIPRanges to your application servers.",
+        [(FixTopic.OpenRelay, SmtpSoftware.OpenSmtpd)] = "In smtpd.conf relay only for local clients or authenticated users: `match from any for domain <local> action local` for inbound mail, `match from local for any action relay` and `match auth from any for any action relay` for outbound. Never `match from any for any action relay`.",
+        [(FixTopic.OpenRelay, SmtpSoftware.Qmail)] = "List only your own domains in control/rcpthosts (and morercpthosts) and allow RELAYCLIENT only for your own networks in /etc/tcp.smtp (e.g. `192.0.2.:allow,RELAYCLIENT=\"\"` and `:allow` for everyone else); rebuild tcp.smtp.cdb.",
+        [(FixTopic.OpenRelay, SmtpSoftware.Haraka)] = "Enable the relay plugin with an ACL: in config/relay.ini set acl=true and list only your own networks in config/relay_acl_allow; keep rcpt_to.in_host_list (config/host_list) for inbound domains; require auth for submission.",
+        [(FixTopic.OpenRelay, SmtpSoftware.HMailServer)] = "Settings > Advanced > IP Ranges: for the 'Internet' range untick 'Allow deliveries from external to external' (and from local to external without SMTP authentication); under Settings > Protocols > SMTP > Delivery of e-mail keep 'Require SMTP authentication' on for external to external.",
+        [(FixTopic.OpenRelay, SmtpSoftware.Portcullis)] = "Portcullis relays only for authenticated users and trusted_networks: remove the client's network from trusted_networks in portcullis.toml (`portcullis config check` refuses 0.0.0.0/0) and check that a proxy in front passes the real client address (PROXY protocol).",
+
+        [(FixTopic.RoutingTrick, SmtpSoftware.Postfix)] = "Set allow_untrusted_routing = no (the default) on every gateway/backup MX (relay_domains), keep resolve_dequoted_address = yes, and use reject_unauth_destination in smtpd_relay_restrictions. On internal hubs that trust the gateway, also set allow_percent_hack = no and swap_bangpath = no.",
+        [(FixTopic.RoutingTrick, SmtpSoftware.Exim)] = "Keep Debian's ACL rules that deny local parts containing @ % ! / | (`deny local_parts = ^.*[@%!/|]` for local domains and `^.*[@%!]` for others) before any accept, and do not set percent_hack_domains.",
+        [(FixTopic.RoutingTrick, SmtpSoftware.Sendmail)] = "Remove FEATURE(`loose_relay_check') so that user%host@yourhost is re-checked against the final host, and do not use FEATURE(`relay_based_on_MX') on gateways.",
+        [(FixTopic.RoutingTrick, SmtpSoftware.OpenSmtpd)] = "Accept sender-routed addresses only for your own domains: `match from any for domain <local> action local` and no `for any` rule from `any`; do not forward %/! addresses in aliases.",
+        [(FixTopic.RoutingTrick, SmtpSoftware.Portcullis)] = "Portcullis refuses sender-specified routing from untrusted clients: report this as a bug, with the transcript.",
+
+        [(FixTopic.SenderOrHeloTrust, SmtpSoftware.Postfix)] = "Never grant relay from HELO or sender checks: remove PERMIT results of check_helo_access / check_sender_access placed before reject_unauth_destination in smtpd_relay_restrictions / smtpd_recipient_restrictions (\"Dangerous use of smtpd_recipient_restrictions\", SMTPD_ACCESS_README).",
+        [(FixTopic.SenderOrHeloTrust, SmtpSoftware.Sendmail)] = "Remove FEATURE(`relay_local_from') and FEATURE(`relay_mail_from'): they let anyone relay by forging a local sender.",
+
+        // ---- smuggling
+        [(FixTopic.Smuggling, SmtpSoftware.Postfix)] = "Upgrade to Postfix >= 3.9 (or 3.8.5, 3.7.10, 3.6.14, 3.5.24) and set smtpd_forbid_bare_newline = normalize (or reject) and smtpd_forbid_unauth_pipelining = yes. On older versions: smtpd_data_restrictions = reject_unauth_pipelining and smtpd_discard_ehlo_keywords = chunking.",
+        [(FixTopic.Smuggling, SmtpSoftware.Exim)] = "Upgrade to Exim >= 4.97.1 (CVE-2023-51766), which accepts only CRLF.CRLF as end of data.",
+        [(FixTopic.Smuggling, SmtpSoftware.Sendmail)] = "Upgrade to Sendmail >= 8.18.1 (CVE-2023-51765), which refuses bare CR and LF in SMTP input, and do not relax that with srv_features flags (see the 8.18.1 release notes).",
+        [(FixTopic.Smuggling, SmtpSoftware.Exchange)] = "Apply the current Exchange cumulative update; only <CR><LF>.<CR><LF> may end DATA.",
+        [(FixTopic.Smuggling, SmtpSoftware.Portcullis)] = "Portcullis accepts only CRLF.CRLF as end of data: report this as a bug, with the transcript.",
+
+        // ---- STARTTLS / TLS
+        [(FixTopic.StartTlsInjection, SmtpSoftware.Postfix)] = "Upgrade Postfix (fixed in 2.4.16/2.5.12/2.6.9/2.7.3, CVE-2011-0411): plaintext after STARTTLS must be discarded.",
+        [(FixTopic.StartTlsInjection, SmtpSoftware.Exim)] = "Upgrade Exim to a current release; buffered plaintext after STARTTLS must be discarded (RFC 3207 §4.2).",
+        [(FixTopic.StartTlsMissing, SmtpSoftware.Postfix)] = "Set smtpd_tls_cert_file / smtpd_tls_key_file (smtpd_tls_chain_files) and smtpd_tls_security_level = may.",
+        [(FixTopic.StartTlsMissing, SmtpSoftware.Exim)] = "Set tls_certificate, tls_privatekey and tls_advertise_hosts = * (Debian: MAIN_TLS_ENABLE = true).",
+        [(FixTopic.StartTlsMissing, SmtpSoftware.OpenSmtpd)] = "Add `pki NAME cert ... key ...` and `listen on IFACE tls pki NAME` in smtpd.conf.",
+        [(FixTopic.StartTlsMissing, SmtpSoftware.Portcullis)] = "Configure [tls] cert_file and key_file in portcullis.toml.",
+        [(FixTopic.Certificate, SmtpSoftware.Postfix)] = "Install a certificate for the MX name from a public CA (e.g. certbot) in smtpd_tls_chain_files and reload.",
+
+        // ---- AUTH
+        [(FixTopic.AuthBeforeTls, SmtpSoftware.Postfix)] = "Set smtpd_tls_auth_only = yes (AUTH only after STARTTLS), and offer AUTH on the submission ports (587/465) rather than on port 25.",
+        [(FixTopic.AuthBeforeTls, SmtpSoftware.Exim)] = "In the authenticators set `server_advertise_condition = ${if def:tls_in_cipher}` (Debian's default for PLAIN/LOGIN).",
+        [(FixTopic.AuthBeforeTls, SmtpSoftware.OpenSmtpd)] = "Use `listen on IFACE port submission tls-require pki NAME auth` and do not put `auth` on a listener without tls-require.",
+        [(FixTopic.AuthBeforeTls, SmtpSoftware.Exchange)] = "On the receive connector require TLS before basic authentication: Set-ReceiveConnector -AuthMechanism Tls,BasicAuth,BasicAuthRequireTLS.",
+
+        // ---- enumeration, backscatter, hygiene
+        [(FixTopic.Vrfy, SmtpSoftware.Postfix)] = "Set disable_vrfy_command = yes.",
+        [(FixTopic.Vrfy, SmtpSoftware.Exim)] = "Do not accept VRFY in acl_smtp_vrfy (the default ACL denies it).",
+        [(FixTopic.Vrfy, SmtpSoftware.Sendmail)] = "define(`confPRIVACY_FLAGS', `goaway') (includes novrfy, noexpn).",
+        [(FixTopic.Expn, SmtpSoftware.Postfix)] = "Postfix does not implement EXPN; a listed mailbox comes from something in front of it.",
+        [(FixTopic.Expn, SmtpSoftware.Exim)] = "Do not accept EXPN in acl_smtp_expn (the default denies it).",
+        [(FixTopic.Expn, SmtpSoftware.Sendmail)] = "define(`confPRIVACY_FLAGS', `goaway') (includes noexpn).",
+        [(FixTopic.RcptEnumeration, SmtpSoftware.Postfix)] = "Keep smtpd_soft_error_limit (10) and smtpd_hard_error_limit (20) at their defaults, smtpd_error_sleep_time = 1s, and consider postscreen or an anvil rate limit (smtpd_client_recipient_rate_limit).",
+        [(FixTopic.RcptEnumeration, SmtpSoftware.Exim)] = "Add a delay or drop after repeated unknown recipients in acl_check_rcpt (e.g. `deny !verify = recipient delay = 5s` with a ratelimit condition), and set smtp_accept_max_per_host.",
+        [(FixTopic.Backscatter, SmtpSoftware.Postfix)] = "Keep smtpd_reject_unlisted_recipient = yes and make sure local_recipient_maps / virtual_mailbox_maps / relay_recipient_maps list the valid recipients, so unknown users are refused at RCPT instead of bounced (BACKSCATTER_README).",
+        [(FixTopic.Backscatter, SmtpSoftware.Exim)] = "Use `require verify = recipient` in acl_check_rcpt so unknown users are refused at RCPT.",
+        [(FixTopic.Backscatter, SmtpSoftware.Exchange)] = "Enable recipient filtering (Set-RecipientFilterConfig -RecipientValidationEnabled $true) so unknown recipients are refused at RCPT.",
+        [(FixTopic.Backscatter, SmtpSoftware.Qmail)] = "qmail accepts every recipient of rcpthosts and bounces later: add a recipient check (e.g. the qmail-rcptcheck / RCPTCHECK patch or spamcontrol).",
+        [(FixTopic.Postmaster, SmtpSoftware.Postfix)] = "Add `postmaster: root` (or a real person) to the alias_maps (or postmaster@DOMAIN to virtual_alias_maps for every virtual domain) and run newaliases / postmap.",
+        [(FixTopic.Postmaster, SmtpSoftware.Exim)] = "Accept postmaster for all local domains early in acl_check_rcpt (`accept local_parts = postmaster domains = +local_domains`) and alias it.",
+        [(FixTopic.Abuse, SmtpSoftware.Postfix)] = "Add an `abuse` alias (alias_maps, or abuse@DOMAIN in virtual_alias_maps) that a person reads.",
+        [(FixTopic.Banner, SmtpSoftware.Postfix)] = "Set smtpd_banner = $myhostname ESMTP (drop $mail_name and version details).",
+        [(FixTopic.Banner, SmtpSoftware.Exim)] = "Set smtp_banner = $smtp_active_hostname ESMTP (without $version_number).",
+        [(FixTopic.Banner, SmtpSoftware.Sendmail)] = "define(`confSMTP_LOGIN_MSG', `$j ESMTP') in the .mc file.",
+        [(FixTopic.HeloSyntax, SmtpSoftware.Postfix)] = "Set smtpd_helo_required = yes and smtpd_helo_restrictions = reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname (never a PERMIT that also grants relaying).",
+        [(FixTopic.HeloSyntax, SmtpSoftware.Exim)] = "Do not list the client in helo_accept_junk_hosts, and keep the default syntax check of HELO/EHLO arguments.",
+        [(FixTopic.RecipientLimit, SmtpSoftware.Postfix)] = "Set smtpd_recipient_limit to at least 100 (the default is 1000).",
+        [(FixTopic.RecipientLimit, SmtpSoftware.Exim)] = "Set recipients_max to 0 (no limit) or at least 100.",
+        [(FixTopic.RecipientLimit, SmtpSoftware.Portcullis)] = "Set [limits] max_recipients to at least 100 in portcullis.toml.",
+        [(FixTopic.LineHandling, SmtpSoftware.Postfix)] = "Upgrade to Postfix >= 3.9 and set smtpd_forbid_bare_newline = reject (with smtpd_forbid_bare_newline_exclusions = $mynetworks).",
+    };
+
+    private static readonly Dictionary<FixTopic, string> Generic = new()
+    {
+        [FixTopic.OpenRelay] = "Relay only for authenticated users and your own networks: refuse (550 5.7.1) every recipient outside your domains from any other client. Check the 'trusted networks' list and that the server sees real client addresses (not a load balancer's).",
+        [FixTopic.RoutingTrick] = "Refuse sender-specified routing (user%host@, host!user@, quoted @, source routes) from untrusted clients, or apply the relay check to the final destination after rewriting (catalog §0.2).",
+        [FixTopic.SenderOrHeloTrust] = "Never grant relaying because of the HELO name or the MAIL FROM address: both are chosen by the client.",
+        [FixTopic.Smuggling] = "Accept only <CR><LF>.<CR><LF> as end of data; refuse bare CR and LF (RFC 5321 §2.3.8, §4.1.1.4); upgrade the mail server.",
+        [FixTopic.StartTlsInjection] = "Discard any plaintext buffered after STARTTLS (RFC 3207 §4.2, CVE-2011-0411); upgrade the mail server.",
+        [FixTopic.StartTlsMissing] = "Offer STARTTLS with a valid certificate (RFC 3207), or implicit TLS on 465 (RFC 8314).",
+        [FixTopic.Certificate] = "Install a certificate for the server's name from a public CA and renew it before it expires.",
+        [FixTopic.AuthBeforeTls] = "Offer AUTH only after STARTTLS (RFC 4954 §4), preferably only on the submission ports.",
+        [FixTopic.Vrfy] = "Disable VRFY or answer 252 (RFC 5321 §3.5.3, §7.3).",
+        [FixTopic.Expn] = "Disable EXPN (502) or answer 252 (RFC 5321 §7.3).",
+        [FixTopic.RcptEnumeration] = "Slow down or disconnect clients after a few unknown recipients (RFC 5321 §7.8).",
+        [FixTopic.Backscatter] = "Refuse unknown recipients at RCPT time (550 5.1.1) instead of accepting and bouncing later.",
+        [FixTopic.Postmaster] = "Accept mail for postmaster@ every domain you serve and for <Postmaster> (RFC 5321 §4.5.1).",
+        [FixTopic.Abuse] = "Accept mail for abuse@ your domains (RFC 2142) and have a person read it.",
+        [FixTopic.Banner] = "Consider removing the product version from the greeting (RFC 5321 §7.5 calls this a trade-off).",
+        [FixTopic.HeloSyntax] = "Refuse EHLO/HELO without an argument or with a syntactically invalid one (501), and never grant any privilege because of the HELO name.",
+        [FixTopic.RecipientLimit] = "Accept at least 100 recipients per message and answer 452 beyond your limit (RFC 5321 §4.5.3.1.8, §4.5.3.1.10).",
+        [FixTopic.LineHandling] = "Refuse over-long lines with 500 and never split them; refuse bare LF, bare CR and NUL in commands.",
+    };
+
+    /// <summary>The fix for <paramref name="topic"/> on <paramref name="software"/>, or the generic fix.</summary>
+    public static string For(FixTopic topic, SmtpSoftware software) =>
+        Fixes.TryGetValue((topic, software), out var fix) ? fix : Generic[topic];
+
+    /// <summary>True when the table has advice specific to this software (tests check coverage).</summary>
+    public static bool HasSpecific(FixTopic topic, SmtpSoftware software) => Fixes.ContainsKey((topic, software));
+}

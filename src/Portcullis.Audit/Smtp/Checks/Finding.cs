@@ -1,0 +1,26 @@
+using Portcullis.Audit.Fingerprint;
+using Portcullis.Audit.Remediation;
+using Portcullis.Audit.Reporting;
+
+namespace Portcullis.Audit.Smtp.Checks;
+
+/// <summary>A check's outcome before the software is known for sure; becomes a <see cref="CheckResult"/> with its fix.</summary>
+public sealed record Finding(string Id, string Title, CheckStatus Status, Severity Severity, string? Summary, string? Evidence, FixTopic? Topic, int Port, string? Source = null)
+{
+    public CheckResult ToResult(SmtpSoftware software) => new()
+    {
+        Id = Id,
+        Title = Title,
+        Status = Status,
+        Severity = Severity,
+        Summary = Summary,
+        Evidence = Evidence,
+        // Failures carry their fix; so do warnings (a passing check whose summary starts with "warning:").
+        Fix = Topic is { } t && (Status == CheckStatus.Fail || Summary?.StartsWith("warning:", StringComparison.Ordinal) == true) ? RemediationTable.For(t, software) : null,
+        Port = Port,
+        Source = Source,
+    };
+
+    public static Finding Skipped(string id, string title, string why, int port) =>
+        new(id, title, CheckStatus.Skipped, Severity.Info, why, null, null, port);
+}

@@ -1,0 +1,119 @@
+using Portcullis.Audit.Fingerprint;
+using Portcullis.Audit.Remediation;
+using Portcullis.Audit.Reporting;
+
+namespace Portcullis.Audit.Smtp.Checks;
+
+/// <summary>Banner disclosure and line handling (catalog §4 and the hygiene rows of §2.2).</summary>
+public static class HygieneChecks
+{
+    /// <summary>RFC 5321 §7.5 calls version disclosure a trade-off: reported as information, never as a failure.</summary>
+    public static Finding Banner(SmtpEndpoint ep, string greeting, SmtpFingerprint fp) =>
+        new("info.banner", "Banner and version disclosure", CheckStatus.Pass, Severity.Info,
+            fp.Version is not null ? $"discloses {fp.Display} ({fp.Clue})" : $"software: {fp.Display} ({fp.Clue}); no version disclosed",
+            "S: " + greeting, FixTopic.Banner, ep.Port, "catalog §4");
+
+    public static Task<List<Finding>> LinesAsync(SessionOpener opener, bool tls, CancellationToken ct)
+    {
+        var t = new Transcript();
+        var port = opener.Endpoint.Port;
+        return SessionScope.RunAsync(opener, tls, t, async s =>
+        {
+            var findings = new List<Finding>();
+            // RFC 5321 §4.5.3.1.4: a command line is at most 512 octets. A server may refuse or accept a
+            // longer one, but must never split it (the remainder would run as a second command).
+            var mark = t.Mark();
+            var r = await s.Probe.CommandAsync("NOOP " + new string('x', 1100), ct).ConfigureAwait(false);
+            var extra = await s.Probe.TryReadReplyAsync(TimeSpan.FromMilliseconds(400), ct).ConfigureAwait(false);
+            findings.Add(extra is not null
+                ? new("line.long-command", "Over-long command line not split", CheckStatus.Fail, Severity.Medium, $"a 1105-octet line got two replies ({r.Code}, {extra.Code}): the server split it", t.Since(mark), FixTopic.LineHandling, port, "catalog §4, RFC 5321 §4.5.3.1.4")
+                : new("line.long-command", "Over-long command line not split", CheckStatus.Pass, Severity.Medium, $"one reply to a 1105-octet line: {r}", t.Since(mark), null, port, "catalog §4"));
+
+            // Catalog §2.2 hygiene: a bare LF must not end a command (RFC 5321 §2.3.8).
+            mark = t.Mark();
+            await s.Probe.SendRawAsync("NOOP\n", ct).ConfigureAwait(false);
+            var bare = await s.Probe.TryReadReplyAsync(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+            if (bare is null)
+            {
+                await s.Probe.SendRawAsync("\r\n", ct).ConfigureAwait(false);
+                bare = await s.Probe.TryReadReplyAsync(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+                findings.Add(new("line.bare-lf-command", "Bare LF does not end a command", CheckStatus.Pass, Severity.Low, "waited for CRLF" + (bare is null ? "" : ", then: " + bare), t.Since(mark), null, port, "catalog §2.2, RFC 5321 §2.3.8"));
+            }
+            else
+            {
+                findings.Add(bare.Class == 2
+                    ? new("line.bare-lf-command", "Bare LF does not end a command", CheckStatus.Fail, Severity.Low, "a command ended by a bare LF was executed: " + bare, t.Since(mark), FixTopic.LineHandling, port, "catalog §2.2, RFC 5321 §2.3.8")
+                    : new("line.bare-lf-command", "Bare LF does not end a command", CheckStatus.Pass, Severity.Low, "refused: " + bare, t.Since(mark), null, port, "catalog §2.2"));
+            }
+
+            // Catalog §4: NUL in an address must be refused.
+            mark = t.Mark();
+            await s.Probe.CommandAsync("RSET", ct).ConfigureAwait(false);
+            var nul = await s.Probe.CommandAsync("MAIL FROM:<a\0b@example.invalid>", ct).ConfigureAwait(false);
+            findings.Add(nul.Class == 2
+                ? new("line.nul", "NUL in a command refused", CheckStatus.Fail, Severity.Low, "MAIL FROM with a NUL byte was accepted: " + nul, t.Since(mark), FixTopic.LineHandling, port, "catalog §4")
+                : new("line.nul", "NUL in a command refused", CheckStatus.Pass, Severity.Low, "refused: " + nul, t.Since(mark), null, port, "catalog §4"));
+            return findings;
+        }, e => [new("line.long-command", "Over-long command line not split", CheckStatus.Inconclusive, Severity.Medium, "could not complete: " + e.Message, t.ToString(), null, port)], ct);
+    }
+
+    /// <summary>Catalog §4 "HELO checks": EHLO without an argument and HELO with garbage must get a syntax error (501).</summary>
+    public static Task<Finding> HeloSyntaxAsync(SessionOpener opener, CancellationToken ct)
+    {
+        const string id = "helo.syntax";
+        const string title = "Invalid EHLO/HELO arguments refused";
+        var t = new Transcript();
+        var port = opener.Endpoint.Port;
+        // Straight after the greeting (no EHLO of ours first, or "503 already identified" would hide the answer);
+        // on an implicit-TLS port the session is already inside TLS.
+        return SessionScope.RunAsync(opener, false, t, async s =>
+        {
+            var mark = t.Mark();
+            var empty = SessionOpener.NotClosing(await s.Probe.CommandAsync("EHLO", ct).ConfigureAwait(false));
+            var junk = SessionOpener.NotClosing(await s.Probe.CommandAsync("HELO @#$%^&*()", ct).ConfigureAwait(false));
+            var accepted = new[] { ("EHLO without argument", empty), ("HELO @#$%^&*()", junk) }.Where(x => x.Item2.Class == 2).Select(x => $"{x.Item1} got {x.Item2.Code}").ToList();
+            return accepted.Count > 0
+                ? new Finding(id, title, CheckStatus.Fail, Severity.Low, "accepted: " + string.Join(", ", accepted), t.Since(mark), FixTopic.HeloSyntax, port, "catalog §4")
+                : new Finding(id, title, CheckStatus.Pass, Severity.Low, $"refused ({empty.Code}, {junk.Code})", t.Since(mark), null, port, "catalog §4");
+        }, e => new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, "could not complete: " + e.Message, t.ToString(), null, port), ct, hello: false);
+    }
+
+    /// <summary>RFC 5321 §4.5.3.1.8: a server must accept at least 100 recipients per message (then 452, §4.5.3.1.10).</summary>
+    public static Task<Finding> RecipientLimitAsync(SessionOpener opener, bool tls, string domain, CancellationToken ct)
+    {
+        const string id = "rcpt.limit";
+        const string title = "At least 100 recipients accepted per message";
+        var t = new Transcript();
+        var port = opener.Endpoint.Port;
+        return SessionScope.RunAsync(opener, tls, t, async s =>
+        {
+            var mail = await s.Probe.CommandAsync($"MAIL FROM:<audit@{domain}>", ct).ConfigureAwait(false);
+            if (!mail.IsPositive)
+            {
+                return new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, "MAIL FROM refused: " + mail, t.ToString(), null, port);
+            }
+            var accepted = 0;
+            Portcullis.Smtp.SmtpReply? stop = null;
+            for (var i = 0; i < 101; i++)
+            {
+                var mark = t.Mark();
+                var r = SessionOpener.NotClosing(await s.Probe.CommandAsync($"RCPT TO:<postmaster@{domain}>", ct).ConfigureAwait(false));
+                if (r.Class != 2)
+                {
+                    stop = r;
+                    break;
+                }
+                accepted++;
+            }
+            await s.Probe.CommandAsync("RSET", ct).ConfigureAwait(false);
+            var evidence = $"-- {accepted} x RCPT TO:<postmaster@{domain}> accepted" + (stop is null ? "" : $"; then {stop}");
+            if (accepted == 0)
+            {
+                return new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, $"postmaster@{domain} was not accepted: {stop}", evidence, null, port);
+            }
+            return accepted >= 100
+                ? new Finding(id, title, CheckStatus.Pass, Severity.Low, stop is null ? "101 recipients accepted" : $"{accepted} accepted, then {stop.Code}", evidence, null, port, "RFC 5321 §4.5.3.1.8")
+                : new Finding(id, title, CheckStatus.Fail, Severity.Low, $"only {accepted} recipients accepted, then {stop}", evidence, FixTopic.RecipientLimit, port, "RFC 5321 §4.5.3.1.8");
+        }, e => new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, "could not complete: " + e.Message, t.ToString(), null, port), ct);
+    }
+}

@@ -1,0 +1,31 @@
+using System.Text.Json;
+using Portcullis.EndToEnd.Tests.Infrastructure;
+
+namespace Portcullis.EndToEnd.Tests.Audit;
+
+/// <summary>Issue 4: the auditor run against Portcullis's own server finds nothing to fix.</summary>
+public sealed class SmtpAuditPortcullisTests
+{
+    [Fact]
+    public async Task Portcullis_serve_passes_every_check_and_is_closed()
+    {
+        await using var server = await ServerInstance.StartAsync();
+        var (exit, stdout, stderr) = await PortcullisProcess.RunAsync(
+            ["audit", "smtp", $"{server.Host}:{server.MxPort}", "--rcpt", "alice@example.test", "--smuggling-wait", "1", "--json"],
+            timeout: TimeSpan.FromSeconds(120));
+        var r = JsonDocument.Parse(stdout).RootElement;
+        var checks = r.GetProperty("checks").EnumerateArray().ToList();
+        var notPassed = checks.Where(c => c.GetProperty("status").GetString() is "fail" or "inconclusive")
+            .Select(c => $"{c.GetProperty("id").GetString()}: {c.GetProperty("summary").GetString()}").ToList();
+        Assert.True(notPassed.Count == 0, string.Join("\n", notPassed) + "\n" + stderr);
+        Assert.Equal(0, exit);
+        Assert.Equal("closed", r.GetProperty("verdict").GetString());
+        Assert.Equal("Portcullis", r.GetProperty("software").GetString());
+        // STARTTLS is offered, so the relay matrix also ran over TLS, and the injection probe ran.
+        Assert.Contains("over STARTTLS", stderr);
+        Assert.Equal("pass", checks.Single(c => c.GetProperty("id").GetString() == "tls.starttls-injection").GetProperty("status").GetString());
+        Assert.All(checks.Where(c => c.GetProperty("id").GetString()!.StartsWith("smuggling.", StringComparison.Ordinal)),
+            c => Assert.Equal("pass", c.GetProperty("status").GetString()));
+        Assert.Equal(12, checks.Count(c => c.GetProperty("id").GetString()!.StartsWith("smuggling.", StringComparison.Ordinal)));
+    }
+}
