@@ -12,7 +12,8 @@ namespace Portcullis.EndToEnd.Tests.Delivery;
 /// <summary>
 /// The world outside the server under test, real and on loopback: a DNS server on 127.0.5.3:10053
 /// (remote.test MX -> mx.remote.test 127.0.5.21) and a Postfix MX on 127.0.5.21:25 that answers
-/// later@remote.test with 450 until released and unknown users with 550 5.1.1.
+/// later@remote.test with 450 until released and unknown users with 550 5.1.1; capture.test's MX
+/// (127.0.5.22:25) records the exact bytes it receives.
 /// </summary>
 public sealed class DeliveryWorld : IDisposable
 {
@@ -24,7 +25,15 @@ public sealed class DeliveryWorld : IDisposable
         Dns.AddMx("remote.test", 10, "mx.remote.test");
         Dns.AddA("mx.remote.test", MxAddress);
         Mx = RemoteMxPostfix.Start(MxAddress, ["later@remote.test"]);
+        Dns.AddMx("capture.test", 10, "mx.capture.test");
+        Dns.AddA("mx.capture.test", CaptureAddress);
+        Capture = new RemoteMxCapture(new IPEndPoint(IPAddress.Parse(CaptureAddress), 25));
     }
+
+    public const string CaptureAddress = "127.0.5.22";
+
+    /// <summary>capture.test's MX: keeps the exact bytes it receives.</summary>
+    public RemoteMxCapture Capture { get; }
 
     public DnsTestServer Dns { get; }
     public RemoteMxPostfix Mx { get; }
@@ -78,6 +87,7 @@ public sealed class DeliveryWorld : IDisposable
 
     public void Dispose()
     {
+        Capture.Dispose();
         Mx.Dispose();
         Dns.Dispose();
     }
