@@ -89,7 +89,7 @@ public sealed partial class DestinationConnection(string destination, NextHop ho
             _client = client;
             _remote = display;
             LogConnected(destination, display, client.IsSecure ? $"{client.SslProtocol} {client.SslCipherSuite}" : "none",
-                client.IsSecure ? "" : (client.Capabilities.HasFlag(SmtpCapabilities.StartTLS) ? " (STARTTLS failed)" : " (STARTTLS not offered)"));
+                client.IsSecure ? "" : !hop.Opportunistic ? " (relay_tls = none)" : client.Capabilities.HasFlag(SmtpCapabilities.StartTLS) ? " (STARTTLS failed)" : " (STARTTLS not offered)");
             return null;
         }
         catch (Exception e) when (e is SslHandshakeException or System.Security.Authentication.AuthenticationException)
