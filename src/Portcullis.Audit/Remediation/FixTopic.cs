@@ -24,4 +24,8 @@ public enum FixTopic
     LineHandling,
     HeloSyntax,
     RecipientLimit,
+    /// <summary>Runs commands sent before their turn (no PIPELINING negotiated; catalog §2.3 "pipelining").</summary>
+    Pipelining,
+    /// <summary>Accepts paths over the RFC 5321 §4.5.3.1 limits.</summary>
+    PathLimits,
 }

@@ -77,6 +77,9 @@ public static class RemediationTable
         [(FixTopic.RecipientLimit, SmtpSoftware.Postfix)] = "Set smtpd_recipient_limit to at least 100 (the default is 1000).",
         [(FixTopic.RecipientLimit, SmtpSoftware.Exim)] = "Set recipients_max to 0 (no limit) or at least 100.",
         [(FixTopic.RecipientLimit, SmtpSoftware.Portcullis)] = "Set [limits] max_recipients to at least 100 in portcullis.toml.",
+        [(FixTopic.Pipelining, SmtpSoftware.Postfix)] = "Set smtpd_forbid_unauth_pipelining = yes (the default from Postfix 3.9; available in 3.8.1, 3.7.6, 3.6.10, 3.5.20), or smtpd_data_restrictions = reject_unauth_pipelining on older versions.",
+        [(FixTopic.Pipelining, SmtpSoftware.Exim)] = "Keep smtp_enforce_sync = true (the default) and do not list clients in pipelining_connect_advertise_hosts you do not trust.",
+        [(FixTopic.PathLimits, SmtpSoftware.Postfix)] = "Keep strict_rfc821_envelopes = yes and smtpd_reject_unlisted_recipient = yes; Postfix refuses over-long addresses only with them.",
         [(FixTopic.LineHandling, SmtpSoftware.Postfix)] = "Upgrade to Postfix >= 3.9 and set smtpd_forbid_bare_newline = reject (with smtpd_forbid_bare_newline_exclusions = $mynetworks).",
     };
 
@@ -99,6 +102,8 @@ public static class RemediationTable
         [FixTopic.Banner] = "Consider removing the product version from the greeting (RFC 5321 §7.5 calls this a trade-off).",
         [FixTopic.HeloSyntax] = "Refuse EHLO/HELO without an argument or with a syntactically invalid one (501), and never grant any privilege because of the HELO name.",
         [FixTopic.RecipientLimit] = "Accept at least 100 recipients per message and answer 452 beyond your limit (RFC 5321 §4.5.3.1.8, §4.5.3.1.10).",
+        [FixTopic.Pipelining] = "Refuse (554 5.5.0) and disconnect clients that send commands before their turn when PIPELINING was not negotiated (RFC 2920 §3.1, RFC 5321 §4.3.1); upgrade the mail server.",
+        [FixTopic.PathLimits] = "Refuse local parts over 64 octets, domains over 255 and paths over 256 with 501 (RFC 5321 §4.5.3.1.1-3) instead of accepting and mangling them.",
         [FixTopic.LineHandling] = "Refuse over-long lines with 500 and never split them; refuse bare LF, bare CR and NUL in commands.",
     };
 

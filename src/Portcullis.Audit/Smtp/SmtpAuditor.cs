@@ -201,6 +201,8 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
         st.Findings.AddRange(await HygieneChecks.LinesAsync(opener, hygieneTls, ct).ConfigureAwait(false));
         st.Findings.Add(await HygieneChecks.HeloSyntaxAsync(opener, ct).ConfigureAwait(false));
         st.Findings.Add(await HygieneChecks.RecipientLimitAsync(opener, hygieneTls, domain, ct).ConfigureAwait(false));
+        st.Findings.Add(await HygieneChecks.PipeliningDisciplineAsync(opener, domain, ct).ConfigureAwait(false));
+        st.Findings.Add(await HygieneChecks.PathLimitsAsync(opener, hygieneTls, domain, ct).ConfigureAwait(false));
 
         if (options.Rcpt is { } rcpt)
         {

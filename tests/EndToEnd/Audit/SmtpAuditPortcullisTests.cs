@@ -27,5 +27,9 @@ public sealed class SmtpAuditPortcullisTests
         Assert.All(checks.Where(c => c.GetProperty("id").GetString()!.StartsWith("smuggling.", StringComparison.Ordinal)),
             c => Assert.Equal("pass", c.GetProperty("status").GetString()));
         Assert.Equal(12, checks.Count(c => c.GetProperty("id").GetString()!.StartsWith("smuggling.", StringComparison.Ordinal)));
+        foreach (var id in new[] { "pipelining.discipline", "path.limits" })
+        {
+            Assert.Equal("pass", checks.Single(c => c.GetProperty("id").GetString() == id).GetProperty("status").GetString());
+        }
     }
 }

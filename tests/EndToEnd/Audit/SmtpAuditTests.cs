@@ -97,6 +97,9 @@ public sealed class SmtpAuditTests
         Assert.DoesNotContain(RelayChecks(r), c => Status(c) == "fail");
         Assert.True(sink.MessagesTaken > 10, $"the sink took {sink.MessagesTaken} messages");
         Assert.True(exit is 1 or 3, stderr);
+        // The same sloppy server runs commands sent before their turn and takes any address length.
+        Assert.Equal("fail", Status(Check(r, "pipelining.discipline")));
+        Assert.Contains("RFC 2920", Check(r, "pipelining.discipline").GetProperty("fix").GetString() + "", StringComparison.Ordinal);
 
         // The comparison that motivates the canary: nmap calls this server an open relay.
         var (_, nmap) = await RelayPeers.RunAsync("nmap", ["-n", "-Pn", "-p", "2525", "--script", "+smtp-open-relay", "127.0.2.10"], TimeSpan.FromSeconds(60));

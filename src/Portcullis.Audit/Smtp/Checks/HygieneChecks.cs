@@ -116,4 +116,54 @@ public static class HygieneChecks
                 : new Finding(id, title, CheckStatus.Fail, Severity.Low, $"only {accepted} recipients accepted, then {stop}", evidence, FixTopic.RecipientLimit, port, "RFC 5321 §4.5.3.1.8");
         }, e => new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, "could not complete: " + e.Message, t.ToString(), null, port), ct);
     }
+
+    /// <summary>
+    /// Catalog §2.3 (smtpsmug "pipelining") and §4 "Pipelining discipline": after HELO (no PIPELINING), two
+    /// commands in one write. A server that answers both ran a command sent before its turn; the secure
+    /// answer is 554 5.5.0 and a disconnect (Postfix smtpd_forbid_unauth_pipelining).
+    /// </summary>
+    public static Task<Finding> PipeliningDisciplineAsync(SessionOpener opener, string domain, CancellationToken ct)
+    {
+        const string id = "pipelining.discipline";
+        const string title = "Commands sent before their turn are refused";
+        var t = new Transcript();
+        var port = opener.Endpoint.Port;
+        return SessionScope.RunAsync(opener, false, t, async s =>
+        {
+            var helo = SessionOpener.NotClosing(await s.Probe.CommandAsync("HELO auditor.invalid", ct).ConfigureAwait(false));
+            if (!helo.IsPositive)
+            {
+                return new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, "HELO refused: " + helo, t.ToString(), null, port);
+            }
+            var mark = t.Mark();
+            await s.Probe.SendRawAsync($"MAIL FROM:<audit@{domain}>\r\nRSET\r\n", ct).ConfigureAwait(false);
+            var first = await s.Probe.TryReadReplyAsync(TimeSpan.FromSeconds(3), ct).ConfigureAwait(false);
+            var second = first is { IsPositive: true } ? await s.Probe.TryReadReplyAsync(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false) : null;
+            if (first is null)
+            {
+                return new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, "no answer to pipelined commands", t.Since(mark), null, port);
+            }
+            return first.IsPositive && second is { IsPositive: true }
+                ? new Finding(id, title, CheckStatus.Fail, Severity.Low, $"both pipelined commands ran without PIPELINING ({first.Code}, {second.Code})", t.Since(mark), FixTopic.Pipelining, port, "catalog §2.3, RFC 2920 §3.1")
+                : new Finding(id, title, CheckStatus.Pass, Severity.Low, "refused: " + (first.IsPositive ? second?.ToString() ?? "connection closed" : first.ToString()), t.Since(mark), null, port, "catalog §4");
+        }, e => new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, "could not complete: " + e.Message, t.ToString(), null, port), ct, hello: false);
+    }
+
+    /// <summary>Catalog §4 "Path and part limits": a 65-octet local part must get 501 (RFC 5321 §4.5.3.1.1), never 250.</summary>
+    public static Task<Finding> PathLimitsAsync(SessionOpener opener, bool tls, string domain, CancellationToken ct)
+    {
+        const string id = "path.limits";
+        const string title = "Over-long addresses refused";
+        var t = new Transcript();
+        var port = opener.Endpoint.Port;
+        return SessionScope.RunAsync(opener, tls, t, async s =>
+        {
+            var mark = t.Mark();
+            var mail = SessionOpener.NotClosing(await s.Probe.CommandAsync($"MAIL FROM:<{new string('a', 65)}@{domain}>", ct).ConfigureAwait(false));
+            await s.Probe.CommandAsync("RSET", ct).ConfigureAwait(false);
+            return mail.IsPositive
+                ? new Finding(id, title, CheckStatus.Fail, Severity.Low, "a 65-octet local part was accepted: " + mail, t.Since(mark), FixTopic.PathLimits, port, "catalog §4, RFC 5321 §4.5.3.1.1")
+                : new Finding(id, title, CheckStatus.Pass, Severity.Low, "refused: " + mail, t.Since(mark), null, port, "catalog §4");
+        }, e => new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, "could not complete: " + e.Message, t.ToString(), null, port), ct);
+    }
 }
