@@ -189,6 +189,10 @@ public static class ConfigLoader
             Lifetime = Duration(c, "delivery:lifetime", TimeSpan.FromDays(5)),
             Concurrency = (int)Long(c, "delivery:concurrency", 20, 1, 1000),
         };
+        if (delivery.RetryMax < delivery.RetryInitial)
+        {
+            throw new ConfigException("delivery.retry_max", $"must not be shorter than delivery.retry_initial ({delivery.RetryInitial})");
+        }
         var submission = new SubmissionSection
         {
             MessagesPerHour = (int)Long(c, "submission:messages_per_hour", 200, 1, 10_000_000),

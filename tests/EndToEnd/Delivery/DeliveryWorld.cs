@@ -39,11 +39,11 @@ public sealed class DeliveryWorld : IDisposable
     public RemoteMxPostfix Mx { get; }
 
     /// <summary>The [delivery] section pointing the server at this world, with quick retries.</summary>
-    public string DeliveryToml(string retryInitial = "1s") => $"""
+    public string DeliveryToml(string retryInitial = "1s", string retryMax = "2s") => $"""
         [delivery]
         dns_servers = "{Dns.Setting}"
         retry_initial = "{retryInitial}"
-        retry_max = "2s"
+        retry_max = "{retryMax}"
         """;
 
     /// <summary>Sends a message the way a user's mail client does: MailKit, port 587, STARTTLS, AUTH as alice.</summary>

@@ -10,7 +10,7 @@ public sealed class QueueCommandsTests(DeliveryWorld world) : IAsyncLifetime
     private ServerInstance _server = null!;
 
     // A long first retry: only `queue retry` can make the deferred message due again within the test.
-    public async Task InitializeAsync() => _server = await ServerInstance.StartAsync(world.DeliveryToml(retryInitial: "1h"));
+    public async Task InitializeAsync() => _server = await ServerInstance.StartAsync(world.DeliveryToml(retryInitial: "1h", retryMax: "2h"));
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 

@@ -66,10 +66,10 @@ public sealed class SmtpWire : IAsyncDisposable
     }
 
     /// <summary>Sends one command line (CRLF added) and returns the reply.</summary>
-    public async Task<SmtpReply> CommandAsync(string line)
+    public async Task<SmtpReply> CommandAsync(string line, int timeoutMs = 10_000)
     {
         await SendRawAsync(line + "\r\n");
-        return await ReadAsync();
+        return await ReadAsync(timeoutMs);
     }
 
     /// <summary>EHLO, MAIL, RCPT..., DATA, content, final dot. Returns the reply to the final dot.</summary>

@@ -169,7 +169,8 @@ public sealed class SubmissionTests(SharedServer fixture) : IClassFixture<Shared
         var guesses = Enumerable.Range(0, 10).Select(async i =>
         {
             await using var c = await ImplicitTlsAsync(server);
-            return (await c.CommandAsync("AUTH PLAIN " + Plain("alice@example.test", "guess" + i))).Code;
+            // Parallel guesses see growing delays (up to 30 s) as the failures add up.
+            return (await c.CommandAsync("AUTH PLAIN " + Plain("alice@example.test", "guess" + i), timeoutMs: 90_000)).Code;
         });
         Assert.All(await Task.WhenAll(guesses), code => Assert.Equal(535, code));
         await using var d = await ImplicitTlsAsync(server);
