@@ -1,3 +1,4 @@
+using Portcullis.Audit.Tests.Proxy;
 using Portcullis.EndToEnd.Tests.Infrastructure;
 
 namespace Portcullis.EndToEnd.Tests.Audit;
@@ -27,7 +28,7 @@ public class ProxyAuditCliTests
     [Fact]
     public async Task A_real_socks5_proxy_is_reported_open_in_the_text_report_with_exit_1()
     {
-        await using var socks = new ProxyPeersLocal("127.0.3.42", 0, ProxyPeersLocal.OpenSocks5);
+        await using var socks = new LoopbackServer("127.0.3.42", port: 0, handler: LoopbackServer.OpenSocks5);
         var (code, stdout, _) = await PortcullisProcess.RunAsync(
             ["audit", "proxy", $"127.0.3.42:{socks.EndPoint.Port}", "--canary-listen", "127.0.3.43:0", "--timeout", "2", "-v"]);
         Assert.Equal(1, code);

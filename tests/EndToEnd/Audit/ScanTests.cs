@@ -1,3 +1,4 @@
+using Portcullis.Audit.Tests.Proxy;
 using System.Text.Json;
 using Portcullis.EndToEnd.Tests.Infrastructure;
 
@@ -8,16 +9,16 @@ public class ScanTests
 {
     private const string Block = "127.0.3.64/27";
 
-    private static async Task<List<ProxyPeersLocal>> StartBlockAsync()
+    private static async Task<List<LoopbackServer>> StartBlockAsync()
     {
         await Task.Yield();
         return
         [
-            new ProxyPeersLocal("127.0.3.70", 25, ProxyPeersLocal.Smtp("relay-candidate.test", "250 2.1.5 ok")),
-            new ProxyPeersLocal("127.0.3.71", 25, ProxyPeersLocal.Smtp("closed.test", "554 5.7.1 relay access denied")),
-            new ProxyPeersLocal("127.0.3.80", 1080, ProxyPeersLocal.OpenSocks5),
-            new ProxyPeersLocal("127.0.3.81", 8080, ProxyPeersLocal.Grants200ButNeverConnects),
-            new ProxyPeersLocal("127.0.3.82", 3128, ProxyPeersLocal.ClosedHttpProxy),
+            new LoopbackServer("127.0.3.70", port: 25, handler: ProxyPeersLocal.Smtp("relay-candidate.test", "250 2.1.5 ok")),
+            new LoopbackServer("127.0.3.71", port: 25, handler: ProxyPeersLocal.Smtp("closed.test", "554 5.7.1 relay access denied")),
+            new LoopbackServer("127.0.3.80", port: 1080, handler: LoopbackServer.OpenSocks5),
+            new LoopbackServer("127.0.3.81", port: 8080, handler: LoopbackServer.Grants200ButNeverConnects),
+            new LoopbackServer("127.0.3.82", port: 3128, handler: ProxyPeersLocal.ClosedHttpProxy),
         ];
     }
 

@@ -8,6 +8,7 @@ namespace Portcullis.Audit.Tests.Proxy;
 /// <summary>
 /// A tiny TCP server on a 127.0.3.x address for the tests: each accepted connection runs the handler.
 /// The handlers below are a real (relaying) SOCKS5 proxy and the "200 but never connects" trap.
+/// The end-to-end tests compile this same file (linked from tests/EndToEnd) for their scan targets.
 /// </summary>
 internal sealed class LoopbackServer : IAsyncDisposable
 {
@@ -15,11 +16,11 @@ internal sealed class LoopbackServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public LoopbackServer(string address, Func<Socket, CancellationToken, Task> handler)
+    public LoopbackServer(string address, Func<Socket, CancellationToken, Task> handler, int port = 0)
     {
         _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         _listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        _listener.Bind(new IPEndPoint(IPAddress.Parse(address), 0));
+        _listener.Bind(new IPEndPoint(IPAddress.Parse(address), port));
         _listener.Listen(64);
         _loop = Task.Run(async () =>
         {
@@ -34,6 +35,10 @@ internal sealed class LoopbackServer : IAsyncDisposable
                 {
                     return;
                 }
+                catch (SocketException)
+                {
+                    continue;
+                }
                 _ = Task.Run(async () =>
                 {
                     using (s)
@@ -42,7 +47,7 @@ internal sealed class LoopbackServer : IAsyncDisposable
                         {
                             await handler(s, _stop.Token);
                         }
-                        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+                        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException or IOException)
                         {
                         }
                     }
