@@ -28,4 +28,10 @@ public enum FixTopic
     Pipelining,
     /// <summary>Accepts paths over the RFC 5321 §4.5.3.1 limits.</summary>
     PathLimits,
+    /// <summary>Offers AUTH NTLM to anyone: its CHALLENGE discloses host, domain and OS build (catalog §4).</summary>
+    NtlmInfo,
+    /// <summary>No PTR, a PTR that is not forward-confirmed, or a greeting name that differs (catalog §4, deliverability).</summary>
+    ReverseDns,
+    /// <summary>Undeclared 8-bit data treated differently in headers and body (catalog §4, RFC 5321 §4.5.2).</summary>
+    EightBit,
 }

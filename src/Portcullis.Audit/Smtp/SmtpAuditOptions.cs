@@ -1,4 +1,5 @@
 using Portcullis.Audit.Canary;
+using Portcullis.Audit.Targets;
 
 namespace Portcullis.Audit.Smtp;
 
@@ -24,6 +25,10 @@ public sealed record SmtpAuditOptions
     /// <summary>Issue 4: one target finishes within 90 s by default, canary wait included.</summary>
     public TimeSpan TargetBudget { get; init; } = TimeSpan.FromSeconds(90);
     public int VectorsPerConnection { get; init; } = 8;
+    /// <summary>The resolver for the reverse DNS check (the same one as MX lookups); null skips the check.</summary>
+    public MxResolver? Dns { get; init; }
+    /// <summary>True when the user named the resolver (--dns-server): then private and loopback addresses get the reverse DNS check too.</summary>
+    public bool DnsServerGiven { get; init; }
 
     /// <summary>The relay destination domain: the canary's, or a reserved name that can never route anywhere.</summary>
     public string RelayDestination => CanaryDomain ?? NonRoutableDestination;

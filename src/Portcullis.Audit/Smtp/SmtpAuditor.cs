@@ -39,6 +39,7 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
         var states = new List<PortState>();
         TimeSpan? relayEnd = null;
         var replies = new List<string>();
+        (string? Greeting, string? Ehlo)? serverNames = null;
 
         foreach (var port in options.Ports)
         {
@@ -48,7 +49,7 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
             var opener = new SessionOpener(ep, options.Probe, options.HeloName, gate);
             try
             {
-                await AuditPortAsync(st, opener, domainHint, bt, fp => fingerprint ??= fp, v => vantage ??= v, replies).ConfigureAwait(false);
+                await AuditPortAsync(st, opener, domainHint, bt, fp => fingerprint ??= fp, v => vantage ??= v, n => serverNames ??= n, replies).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
@@ -59,6 +60,9 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
                 relayEnd = clock.Elapsed;
             }
         }
+
+        // Reverse DNS (catalog §4): once per address, against the names the first port's greeting and EHLO gave.
+        var reverse = await ReverseDnsAsync(address, serverNames, bt).ConfigureAwait(false);
 
         // Canary proof: wait for every token whose message the server took, but never past the budget.
         var expected = states.SelectMany(s => s.Relay).Where(o => o.MessageAccepted && o.Vector.Token is not null).Select(o => o.Vector.Token!).ToList();
@@ -76,6 +80,10 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
 
         // Build checks and the relay verdict over all ports.
         var findings = new List<Finding>();
+        if (reverse is not null)
+        {
+            findings.Add(reverse);
+        }
         var verdicts = new List<(Verdict V, string Reason)>();
         RelayFindings.CanaryLookup? lookup = options.Canary is null ? null : tok => (options.Canary.Proven(tok), options.Canary.HitsFor(tok));
         foreach (var st in states)
@@ -115,10 +123,31 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
         };
     }
 
+    private async Task<Finding?> ReverseDnsAsync(IPAddress address, (string? Greeting, string? Ehlo)? names, CancellationToken ct)
+    {
+        var port = options.Ports[0];
+        if (options.Dns is null)
+        {
+            return null;
+        }
+        if (!options.DnsServerGiven && !ReverseDnsCheck.IsPublic(address))
+        {
+            return Finding.Skipped(ReverseDnsCheck.Id, "Reverse DNS (PTR, forward-confirmed)", $"{address} is not a public address: its reverse DNS only matters inside your network (give --dns-server to check it against your own DNS)", port);
+        }
+        try
+        {
+            return await ReverseDnsCheck.RunAsync(options.Dns, address, names?.Greeting, names?.Ehlo, port, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return Finding.Skipped(ReverseDnsCheck.Id, "Reverse DNS (PTR, forward-confirmed)", "skipped: the target's time budget ran out", port);
+        }
+    }
+
     private static string FormatHostPort(string host, int port) =>
         host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{port}" : $"{host}:{port}";
 
-    private async Task AuditPortAsync(PortState st, SessionOpener opener, string? domainHint, CancellationToken ct, Action<SmtpFingerprint> setFp, Action<string> setVantage, List<string> replies)
+    private async Task AuditPortAsync(PortState st, SessionOpener opener, string? domainHint, CancellationToken ct, Action<SmtpFingerprint> setFp, Action<string> setVantage, Action<(string?, string?)> setNames, List<string> replies)
     {
         var ep = st.Endpoint;
         var gate = opener.Gate;
@@ -142,6 +171,7 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
             setVantage(local.Address.ToString());
         }
         var bannerHost = first.Probe.Greeting.Lines[0].Split(' ', 2)[0];
+        setNames((bannerHost, first.Ehlo.HostName));
         var plainEvidence = t.ToString();
         // For an address target, check the certificate against the name the server gives in its greeting.
         if (IPAddress.TryParse(ep.Name, out _) && TargetNames.From(null, bannerHost, null, "").Hosts.Count > 0)
@@ -170,6 +200,8 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
                 e => new Finding("tls.certificate", "TLS certificate", CheckStatus.Inconclusive, Severity.Low, "STARTTLS failed: " + e.Message, tt.ToString(), null, port), ct).ConfigureAwait(false));
             st.Findings.Add(await TlsChecks.InjectionAsync(opener, ct).ConfigureAwait(false));
         }
+        // NTLM information leak (catalog §4): after STARTTLS when offered, where a client would authenticate.
+        st.Findings.Add(await NtlmInfoCheck.RunAsync(opener, startTls, ct).ConfigureAwait(false));
 
         // Relay matrix, in clear and again over STARTTLS when offered (issue 4).
         var names = TargetNames.From(ep.Name, bannerHost, first.Ehlo.HostName, ep.AddressLiteral);
@@ -208,10 +240,13 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
         {
             progress?.Invoke($"{ep.Display}: SMTP smuggling ({SmugglingSequences.All.Count} end-of-data sequences to {rcpt})");
             st.Findings.AddRange(await SmugglingCheck.RunAsync(opener, hygieneTls, rcpt, options.SmugglingWait, ct).ConfigureAwait(false));
+            progress?.Invoke($"{ep.Display}: undeclared 8-bit data to {rcpt}");
+            st.Findings.Add(await EightBitCheck.RunAsync(opener, hygieneTls, rcpt, ct).ConfigureAwait(false));
         }
         else
         {
             st.Findings.Add(Finding.Skipped("smuggling", "SMTP smuggling (catalog §2.2)", "needs a valid recipient: --rcpt user@domain", port));
+            st.Findings.Add(Finding.Skipped(EightBitCheck.Id, "Undeclared 8-bit data handled consistently", "needs a valid recipient: --rcpt user@domain (two test messages are delivered to it)", port));
         }
     }
 }

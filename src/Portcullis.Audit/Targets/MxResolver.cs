@@ -99,6 +99,21 @@ public sealed class MxResolver
         return result.Distinct().ToList();
     }
 
+    /// <summary>
+    /// The PTR names of <paramref name="address"/> (in-addr.arpa / ip6.arpa, RFC 1035 §3.5, RFC 3596 §2.5),
+    /// without the trailing dot; empty when the name does not exist or has no PTR. A failed lookup (server
+    /// failure, refusal) throws <see cref="DnsLookupException"/>; a timeout throws DnsClient's DnsResponseException.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ResolvePtrAsync(IPAddress address, CancellationToken ct = default)
+    {
+        var q = await _client.QueryReverseAsync(address, ct).ConfigureAwait(false);
+        if (q.HasError && q.Header.ResponseCode != DnsHeaderResponseCode.NotExistentDomain)
+        {
+            throw new DnsLookupException($"PTR lookup for {address} failed: {q.ErrorMessage}");
+        }
+        return q.Answers.PtrRecords().Select(p => p.PtrDomainName.Value.TrimEnd('.')).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+    }
+
     public override string ToString() => "MxResolver(" + string.Join(", ", _client.NameServers.Select(n => n.ToString())) + ")";
 }
 

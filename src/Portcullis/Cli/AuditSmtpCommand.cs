@@ -34,7 +34,7 @@ public static class AuditSmtpCommand
     private static readonly Option<string> Budget = new("--target-timeout") { Description = "Seconds one target may take in all, canary wait included.", DefaultValueFactory = _ => "90" };
     private static readonly Option<string> Concurrency = new("--concurrency") { Description = "Targets audited at once (one connection at a time per host).", DefaultValueFactory = _ => "4" };
     private static readonly Option<string> Rate = new("--rate") { Description = "New connections per second, all targets together (0 = no limit).", DefaultValueFactory = _ => "20" };
-    private static readonly Option<string?> DnsServer = new("--dns-server") { Description = "DNS server for MX and address lookups: ADDR[:PORT] (default: the system's)." };
+    private static readonly Option<string?> DnsServer = new("--dns-server") { Description = "DNS server for MX, address and reverse (PTR) lookups: ADDR[:PORT] (default: the system's)." };
     private static readonly Option<string?> Bind = new("--bind") { Description = "Local address to connect from (the vantage point)." };
 
     public static Command Build()
@@ -185,7 +185,9 @@ public static class AuditSmtpCommand
                 LocalAddress = bind,
             },
         };
-        var run = new SmtpAuditRun(options, new MxResolver(dnsServer, TimeSpan.FromSeconds(3)), useSystemResolver: dnsServer is null, concurrency, new ConnectionPacer(rate), Log);
+        var resolver = new MxResolver(dnsServer, TimeSpan.FromSeconds(3));
+        options = options with { Dns = resolver, DnsServerGiven = dnsServer is not null };
+        var run = new SmtpAuditRun(options, resolver, useSystemResolver: dnsServer is null, concurrency, new ConnectionPacer(rate), Log);
         var hosts = new List<SmtpAuditRun.Resolved>();
         foreach (var spec in specs)
         {
