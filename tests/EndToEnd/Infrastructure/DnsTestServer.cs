@@ -7,7 +7,7 @@ namespace Portcullis.EndToEnd.Tests.Infrastructure;
 
 /// <summary>
 /// A real DNS server on a loopback address (ARSoft.Tools.Net's DnsServer, UDP and TCP), answering from
-/// records the test sets: MX, A and TXT for test domains. Names it does not know get NXDOMAIN, so a
+/// records the test sets: MX, A, TXT and PTR. Names it does not know get NXDOMAIN, so a
 /// lookup never leaves the machine. The program under test points delivery.dns_servers here.
 /// </summary>
 public sealed class DnsTestServer : IDisposable
@@ -34,6 +34,13 @@ public sealed class DnsTestServer : IDisposable
 
     public void AddA(string name, string address) =>
         Add(name, RecordType.A, new ARecord(DomainName.Parse(name), 60, IPAddress.Parse(address)));
+
+    /// <summary>A PTR record for an IPv4 address (RFC 1035 §3.5: the octets reversed under in-addr.arpa).</summary>
+    public void AddPtr(string address, string name)
+    {
+        var reverse = string.Join(".", Enumerable.Reverse(IPAddress.Parse(address).GetAddressBytes())) + ".in-addr.arpa";
+        Add(reverse, RecordType.Ptr, new PtrRecord(DomainName.Parse(reverse), 60, DomainName.Parse(name)));
+    }
 
     /// <summary>Replaces the TXT records of <paramref name="name"/> with one record (e.g. a new DKIM key).</summary>
     public void SetTxt(string name, string text)
