@@ -11,9 +11,22 @@
 # server's host name as TargetName (what the check must find). Exim's own spa authenticator sends an
 # empty one. Nothing here listens beyond 127.0.1.140:25; no mail is delivered anywhere.
 #
-# Usage: exim-ntlm.sh ROOT   -> prints "BINARY CONFIG" on the last line. Needs root.
+# Usage: exim-ntlm.sh start ROOT | stop ROOT. Needs root. The daemon's pid is in ROOT/daemon.pid.
 set -euo pipefail
-root=${1:-/var/lib/portcullis-tests/exim-ntlm}
+action=${1:?usage: exim-ntlm.sh start|stop ROOT}
+root=${2:-/var/lib/portcullis-tests/exim-ntlm}
+if [ "$action" = stop ]; then
+    # Only the daemon this script started, by its recorded pid, after checking it is that exim.
+    if [ -f "$root/daemon.pid" ]; then
+        pid=$(cat "$root/daemon.pid")
+        if grep -q "exim-ntlm" "/proc/$pid/cmdline" 2>/dev/null || grep -q "$root" "/proc/$pid/cmdline" 2>/dev/null; then
+            kill "$pid"
+            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        fi
+        rm -f "$root/daemon.pid"
+    fi
+    exit 0
+fi
 pkg=$root/pkg
 mkdir -p "$pkg" "$root/spool" "$root/log"
 bin=$pkg/exim/usr/sbin/exim4
@@ -64,4 +77,14 @@ ntlm:
 CONF
 chmod 644 "$root/exim.conf"
 "$bin" -C "$root/exim.conf" -bV >/dev/null
-echo "$bin $root/exim.conf"
+setsid "$bin" -C "$root/exim.conf" -bdf >>"$root/daemon.log" 2>&1 </dev/null &
+echo $! >"$root/daemon.pid"
+for _ in $(seq 100); do
+    if (exec 3<>/dev/tcp/127.0.1.140/25) 2>/dev/null; then
+        echo "exim with AUTH NTLM listening on 127.0.1.140:25 (pid $(cat "$root/daemon.pid"))"
+        exit 0
+    fi
+    sleep 0.1
+done
+echo "exim-ntlm.sh: exim did not start listening on 127.0.1.140:25 (see $root/daemon.log, $root/log/)" >&2
+exit 1

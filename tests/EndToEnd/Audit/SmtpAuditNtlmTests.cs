@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Portcullis.EndToEnd.Tests.Infrastructure;
 
@@ -11,36 +10,18 @@ namespace Portcullis.EndToEnd.Tests.Audit;
 public sealed class EximNtlmServer : IAsyncLifetime
 {
     public const string Address = "127.0.1.140";
-    private Process? _daemon;
+    private const string Root = "/var/lib/portcullis-tests/exim-ntlm";
+    private static string Script => Path.Combine(Paths.RepoRoot, "tests", "peers", "exim-ntlm.sh");
 
     public async Task InitializeAsync()
     {
-        var script = Path.Combine(Paths.RepoRoot, "tests", "peers", "exim-ntlm.sh");
-        var (code, output) = await RelayPeers.RunAsync("bash", [script, "/var/lib/portcullis-tests/exim-ntlm"], TimeSpan.FromMinutes(3));
+        // A daemon left by an interrupted run is stopped first (by its recorded pid).
+        await RelayPeers.RunAsync("bash", [Script, "stop", Root], TimeSpan.FromSeconds(30));
+        var (code, output) = await RelayPeers.RunAsync("bash", [Script, "start", Root], TimeSpan.FromMinutes(3));
         Assert.True(code == 0, "exim-ntlm.sh failed:\n" + output);
-        var parts = output.Trim().Split('\n')[^1].Split(' ');
-        var psi = new ProcessStartInfo(parts[0]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "-C", parts[1], "-bdf" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-        _daemon = Process.Start(psi)!;
-        for (var i = 0; i < 100 && !await RelayPeers.AnswersAsync(Address, 25); i++)
-        {
-            Assert.False(_daemon.HasExited, "exim exited: " + await _daemon.StandardError.ReadToEndAsync());
-            await Task.Delay(100);
-        }
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_daemon is { HasExited: false })
-        {
-            _daemon.Kill();
-            await _daemon.WaitForExitAsync();
-        }
-        _daemon?.Dispose();
-    }
+    public async Task DisposeAsync() => await RelayPeers.RunAsync("bash", [Script, "stop", Root], TimeSpan.FromSeconds(30));
 }
 
 /// <summary>Catalog §4 "NTLM info leak", against real servers.</summary>
