@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text.Json;
 using Portcullis.EndToEnd.Tests.Infrastructure;
 
@@ -10,8 +11,12 @@ public sealed class SmtpAuditPortcullisTests
     public async Task Portcullis_serve_passes_every_check_and_is_closed()
     {
         await using var server = await ServerInstance.StartAsync();
+        // Reverse DNS as it should be: the PTR names the server's hostname, which resolves back to it.
+        using var dns = new DnsTestServer(new IPEndPoint(IPAddress.Parse("127.0.1.145"), 10053));
+        dns.AddPtr(server.Host, "mx.example.test");
+        dns.AddA("mx.example.test", server.Host);
         var (exit, stdout, stderr) = await PortcullisProcess.RunAsync(
-            ["audit", "smtp", $"{server.Host}:{server.MxPort}", "--rcpt", "alice@example.test", "--smuggling-wait", "1", "--json"],
+            ["audit", "smtp", $"{server.Host}:{server.MxPort}", "--rcpt", "alice@example.test", "--smuggling-wait", "1", "--dns-server", dns.Setting, "--json"],
             timeout: TimeSpan.FromSeconds(120));
         var r = JsonDocument.Parse(stdout).RootElement;
         var checks = r.GetProperty("checks").EnumerateArray().ToList();
@@ -27,9 +32,12 @@ public sealed class SmtpAuditPortcullisTests
         Assert.All(checks.Where(c => c.GetProperty("id").GetString()!.StartsWith("smuggling.", StringComparison.Ordinal)),
             c => Assert.Equal("pass", c.GetProperty("status").GetString()));
         Assert.Equal(12, checks.Count(c => c.GetProperty("id").GetString()!.StartsWith("smuggling.", StringComparison.Ordinal)));
-        foreach (var id in new[] { "pipelining.discipline", "path.limits" })
+        foreach (var id in new[] { "pipelining.discipline", "path.limits", "auth.ntlm-info", "dns.reverse", "data.8bit-undeclared" })
         {
             Assert.Equal("pass", checks.Single(c => c.GetProperty("id").GetString() == id).GetProperty("status").GetString());
         }
+        // Portcullis takes undeclared 8-bit data in body and header alike; its PTR matches its greeting.
+        Assert.StartsWith("accepts undeclared 8-bit data consistently", checks.Single(c => c.GetProperty("id").GetString() == "data.8bit-undeclared").GetProperty("summary").GetString());
+        Assert.Contains("matches the greeting and EHLO name", checks.Single(c => c.GetProperty("id").GetString() == "dns.reverse").GetProperty("summary").GetString());
     }
 }

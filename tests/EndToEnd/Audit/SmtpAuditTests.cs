@@ -135,6 +135,11 @@ public sealed class SmtpAuditTests
         Assert.Equal("pass", Status(lfcr));
         Assert.Contains("stored inside the message", lfcr.GetProperty("summary").GetString());
         Assert.Equal("pass", Status(Check(r, "rcpt.postmaster")));
+        // Stock Postfix takes undeclared 8-bit data in the body and in the Subject alike (catalog §4).
+        var eightBit = Check(r, "data.8bit-undeclared");
+        Assert.Equal("pass", Status(eightBit));
+        Assert.Contains("8-bit body without BODY=8BITMIME: accepted (250); 8-bit Subject without SMTPUTF8: accepted (250)", eightBit.GetProperty("summary").GetString());
+        Assert.Contains("C: Subject: Portcullis 8-bit header test", eightBit.GetProperty("evidence").GetString());
     }
 
     [Theory]
