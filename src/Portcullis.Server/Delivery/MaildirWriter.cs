@@ -64,21 +64,21 @@ public sealed class MaildirWriter
     }
 
     /// <summary>Delivers one copy durably. Throws (IOException, UnauthorizedAccessException) when it cannot; retry with the same name.</summary>
-    public async Task<MaildirResult> DeliverAsync(MaildirMessage message, CancellationToken cancellationToken = default)
+    public async Task<MaildirResult> DeliverAsync(MaildirMessage message, CancellationToken cancellationToken = default, bool nameIsNew = false)
     {
         ArgumentNullException.ThrowIfNull(message);
         cancellationToken.ThrowIfCancellationRequested();
         MaildirResult? result = null;
         // The fsyncs block for milliseconds: keep them off the thread pool.
-        await MaildirIoThreads.Run(() => result = Deliver(message)).ConfigureAwait(false);
+        await MaildirIoThreads.Run(() => result = Deliver(message, nameIsNew)).ConfigureAwait(false);
         return result!;
     }
 
-    private MaildirResult Deliver(MaildirMessage message)
+    private MaildirResult Deliver(MaildirMessage message, bool nameIsNew)
     {
         ValidateName(message.UniqueName);
         var maildir = EnsureMaildir(message.Mailbox);
-        if (FindExisting(maildir, message.UniqueName) is { } existing)
+        if (!nameIsNew && FindExisting(maildir, message.UniqueName) is { } existing)
         {
             return new MaildirResult(message, MaildirOutcome.AlreadyDelivered, existing);
         }
@@ -94,8 +94,10 @@ public sealed class MaildirWriter
     /// (see <see cref="MaildirBatchDurability"/>). Never throws for one copy's failure: each result says
     /// Delivered, AlreadyDelivered or Failed; a Failed copy can be retried with the same name.
     /// Copies sharing a unique name and mailbox in one batch are a caller error (the first wins).
+    /// <paramref name="namesAreNew"/>: the caller made every name moments ago (a fresh queue id), so no
+    /// earlier attempt can have delivered it and the per-copy look-up in new/ and cur/ is skipped.
     /// </summary>
-    public async Task<IReadOnlyList<MaildirResult>> DeliverBatchAsync(IReadOnlyList<MaildirMessage> messages, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<MaildirResult>> DeliverBatchAsync(IReadOnlyList<MaildirMessage> messages, CancellationToken cancellationToken = default, bool namesAreNew = false)
     {
         ArgumentNullException.ThrowIfNull(messages);
         if (BatchDurability == MaildirBatchDurability.PerMessage || messages.Count == 1)
@@ -103,7 +105,7 @@ public sealed class MaildirWriter
             var sequential = new List<MaildirResult>(messages.Count);
             foreach (var m in messages)
             {
-                sequential.Add(await CatchAsync(m, () => DeliverAsync(m, cancellationToken)).ConfigureAwait(false));
+                sequential.Add(await CatchAsync(m, () => DeliverAsync(m, cancellationToken, namesAreNew)).ConfigureAwait(false));
             }
             return sequential;
         }
@@ -133,7 +135,7 @@ public sealed class MaildirWriter
             {
                 ValidateName(m.UniqueName);
                 var maildir = EnsureMaildir(m.Mailbox);
-                if (FindExisting(maildir, m.UniqueName, curIndex) is { } existing)
+                if (!namesAreNew && FindExisting(maildir, m.UniqueName, curIndex) is { } existing)
                 {
                     results[i] = new MaildirResult(m, MaildirOutcome.AlreadyDelivered, existing);
                     return;
