@@ -19,6 +19,11 @@ public enum ProbeResult
     NoAnswer,
     /// <summary>The TCP connection to the port failed (refused, unreachable, timed out).</summary>
     Unreachable,
+    /// <summary>
+    /// The port's SSH banner is one HOPM lists as abused (catalog §5.2, "SSH banner"): a suspicion, never
+    /// proof, because proving it means logging in with default credentials, which the auditor does not do.
+    /// </summary>
+    SuspectVersion,
 }
 
 /// <summary>One protocol, one port, one destination: the result, a one-line summary, and the bytes.</summary>

@@ -12,11 +12,17 @@ public sealed record ProxyAuditOptions
     public ProbeTimeouts Timeouts { get; init; } = new();
     /// <summary>Issue 5: one HOST:PORT finishes within 60 s by default.</summary>
     public TimeSpan PerPortBudget { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// Connections open at once to the audited host. Politeness (catalog §6.2 step 5, "at most one connection
+    /// per target at a time"; issues 4 and 5): 1 unless the user asks for more (--host-connections).
+    /// </summary>
+    public int MaxConnections { get; init; } = 1;
 }
 
 /// <summary>
 /// Audits one host for open proxies: every protocol on every port that accepts a connection, each on its
 /// own connection, towards every destination (canary and/or --through-to mail server), then one verdict.
+/// The connections go one after another (<see cref="ProxyAuditOptions.MaxConnections"/> at once).
 /// </summary>
 public static partial class ProxyAuditor
 {
@@ -34,6 +40,8 @@ public static partial class ProxyAuditor
         var entries = new List<(CheckResult? Ready, ProxyProtocol Protocol, int Port, ProbeOutcome[] Outcomes)>();
         var all = new List<ProbeOutcome>();
         string? vantage = null;
+        // The host's connection gate: the waiters are served in order (SemaphoreSlim queues them).
+        using var gate = new SemaphoreSlim(Math.Max(1, options.MaxConnections));
         foreach (var port in ports)
         {
             var endpoint = new IPEndPoint(address, port);
@@ -54,8 +62,10 @@ public static partial class ProxyAuditor
             }
             using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
             budget.CancelAfter(options.PerPortBudget);
+            // The SSH banner check needs no destination: one connection is enough for it.
             var tasks = options.Protocols
-                .SelectMany(p => destinations.Select(d => RunBoundedAsync(endpoint, p, d, options.Timeouts, budget.Token)))
+                .SelectMany(p => (p == ProxyProtocol.SshBanner ? destinations.Take(1) : destinations)
+                    .Select(d => GatedAsync(gate, endpoint, p, d, options.Timeouts, budget.Token)))
                 .ToList();
             var outcomes = await Task.WhenAll(tasks).ConfigureAwait(false);
             all.AddRange(outcomes);
@@ -80,6 +90,26 @@ public static partial class ProxyAuditor
             StartedAt = started,
             DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
         };
+    }
+
+    private static async Task<ProbeOutcome> GatedAsync(SemaphoreSlim gate, IPEndPoint endpoint, ProxyProtocol p, ProbeDestination d, ProbeTimeouts t, CancellationToken ct)
+    {
+        try
+        {
+            await gate.WaitAsync(ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return new ProbeOutcome(p, endpoint.Port, d.Describe, ProbeResult.NoAnswer, "not tried: the time allowed for this port ran out", "");
+        }
+        try
+        {
+            return await RunBoundedAsync(endpoint, p, d, t, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     private static async Task<ProbeOutcome> RunBoundedAsync(IPEndPoint endpoint, ProxyProtocol p, ProbeDestination d, ProbeTimeouts t, CancellationToken ct)

@@ -26,10 +26,17 @@ public static class ProxyProbe
     {
         var transcript = new ProbeTranscript();
         transcript.Note($"{protocol.Id()} via {ProxyHandshake.Authority(proxy.Address.ToString(), proxy.Port)} to {destination.Describe}");
-        var (session, error) = await ProbeSession.ConnectAsync(proxy, timeouts.Connect, transcript, ct).ConfigureAwait(false);
+        var (session, error, failure) = await ProbeSession.ConnectAsync(proxy, protocol.OverTls(), timeouts.Connect, transcript, ct).ConfigureAwait(false);
         if (session is null)
         {
-            return Outcome(protocol, proxy, destination, ProbeResult.Unreachable, $"port {proxy.Port}: {error}", transcript);
+            var result = failure switch
+            {
+                // The port took the TCP connection but does not speak TLS: not this protocol.
+                ProbeSession.OpenFailure.TlsRefused => ProbeResult.OtherProtocol,
+                ProbeSession.OpenFailure.TlsSilent => ProbeResult.NoAnswer,
+                _ => ProbeResult.Unreachable,
+            };
+            return Outcome(protocol, proxy, destination, result, $"port {proxy.Port}: {error}", transcript);
         }
         using (session)
         {
@@ -37,14 +44,15 @@ public static class ProxyProbe
             {
                 var (result, summary) = protocol switch
                 {
-                    ProxyProtocol.HttpConnect => await HttpConnectAsync(session, destination, timeouts, ct).ConfigureAwait(false),
+                    ProxyProtocol.HttpConnect or ProxyProtocol.HttpsConnect => await HttpConnectAsync(session, destination, timeouts, ct).ConfigureAwait(false),
                     ProxyProtocol.HttpGet => await HttpRequestAsync(session, ProxyHandshake.HttpGet(destination.Host, destination.Port, "/portcullis-proxy-test"), "GET", destination, timeouts, ct).ConfigureAwait(false),
-                    ProxyProtocol.HttpPost => await HttpRequestAsync(session, ProxyHandshake.HttpPost(destination.Host, destination.Port), "POST", destination, timeouts, ct).ConfigureAwait(false),
+                    ProxyProtocol.HttpPost or ProxyProtocol.HttpsPost => await HttpRequestAsync(session, ProxyHandshake.HttpPost(destination.Host, destination.Port), "POST", destination, timeouts, ct).ConfigureAwait(false),
                     ProxyProtocol.Socks4 => await Socks4Async(session, destination, false, timeouts, ct).ConfigureAwait(false),
                     ProxyProtocol.Socks4a => await Socks4Async(session, destination, true, timeouts, ct).ConfigureAwait(false),
                     ProxyProtocol.Socks5 => await Socks5Async(session, destination, timeouts, ct).ConfigureAwait(false),
                     ProxyProtocol.Wingate => await GatewayAsync(session, ProxyHandshake.Wingate(destination.Host, destination.Port), destination, timeouts, ct).ConfigureAwait(false),
                     ProxyProtocol.TelnetGateway => await GatewayAsync(session, ProxyHandshake.TelnetGateway(destination.Host, destination.Port), destination, timeouts, ct).ConfigureAwait(false),
+                    ProxyProtocol.SshBanner => await SshBannerAsync(session, timeouts, ct).ConfigureAwait(false),
                     _ => throw new ArgumentOutOfRangeException(nameof(protocol)),
                 };
                 if (result == ProbeResult.Proven)
@@ -53,11 +61,11 @@ public static class ProxyProbe
                 }
                 return Outcome(protocol, proxy, destination, result, summary, transcript);
             }
-            catch (System.Net.Sockets.SocketException e)
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
             {
-                transcript.Note("socket error: " + e.SocketErrorCode);
-                return Outcome(protocol, proxy, destination, session.ReceivedCount > 0 ? ProbeResult.ConnectionClosed : ProbeResult.ConnectionClosed,
-                    $"the connection failed while sending ({e.SocketErrorCode})", transcript);
+                var code = (e as System.Net.Sockets.SocketException ?? e.InnerException as System.Net.Sockets.SocketException)?.SocketErrorCode.ToString() ?? e.Message;
+                transcript.Note("socket error: " + code);
+                return Outcome(protocol, proxy, destination, ProbeResult.ConnectionClosed, $"the connection failed while sending ({code})", transcript);
             }
         }
     }
@@ -269,6 +277,25 @@ public static class ProxyProbe
             return (ProbeResult.GrantedNoConnect, $"grants but did not connect: the gateway said \"{FirstLine(s.Received[from..])}\" but nothing from the {d.Describe} came through");
         }
         return (ProbeResult.Refused, $"the gateway refused \"{typed}\": \"{FirstLine(s.Received[from..])}\"");
+    }
+
+    /// <summary>HOPM's "ssh" scanner: send nothing, read the identification line (RFC 4253 §4.2), compare it with the list.</summary>
+    private static async Task<(ProbeResult, string)> SshBannerAsync(ProbeSession s, ProbeTimeouts t, CancellationToken ct)
+    {
+        var stop = await s.ReadUntilAsync(0, m => m.Span.IndexOf((byte)'\n') >= 0, t.Reply, false, ct).ConfigureAwait(false);
+        if (s.ReceivedCount == 0)
+        {
+            return Silent(stop, "an SSH client's silence (no banner)");
+        }
+        // RFC 4253 §4.2: the server may send other lines before the one starting "SSH-".
+        var line = Text(s.Received).Split('\n').Select(l => l.TrimEnd('\r')).FirstOrDefault(l => l.StartsWith("SSH-", StringComparison.Ordinal));
+        if (line is null)
+        {
+            return (ProbeResult.OtherProtocol, $"not an SSH server: \"{FirstLine(s.Received)}\"");
+        }
+        return SshBanners.Listed(line) is { } listed
+            ? (ProbeResult.SuspectVersion, $"SSH banner \"{line}\" is on HOPM's list of abused versions ({listed}); not proven: proof would mean logging in with default credentials, which Portcullis never tries")
+            : (ProbeResult.Refused, $"SSH banner \"{line}\" is not on HOPM's list of abused versions");
     }
 
     private static bool LooksLikePasswordPrompt(string text) =>
