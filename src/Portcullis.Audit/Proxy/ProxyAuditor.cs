@@ -62,12 +62,9 @@ public static partial class ProxyAuditor
             }
             using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
             budget.CancelAfter(options.PerPortBudget);
-            // The SSH banner check needs no destination: one connection is enough for it.
-            var tasks = options.Protocols
-                .SelectMany(p => (p == ProxyProtocol.SshBanner ? destinations.Take(1) : destinations)
-                    .Select(d => GatedAsync(gate, endpoint, p, d, options.Timeouts, budget.Token)))
-                .ToList();
-            var outcomes = await Task.WhenAll(tasks).ConfigureAwait(false);
+            // Protocols side by side only when --host-connections allows; each protocol's destinations in turn.
+            var tasks = options.Protocols.Select(p => RunProtocolAsync(gate, endpoint, p, destinations, options.Timeouts, budget.Token)).ToList();
+            var outcomes = (await Task.WhenAll(tasks).ConfigureAwait(false)).SelectMany(o => o).ToArray();
             all.AddRange(outcomes);
             foreach (var group in outcomes.GroupBy(o => o.Protocol))
             {
@@ -90,6 +87,27 @@ public static partial class ProxyAuditor
             StartedAt = started,
             DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
         };
+    }
+
+    /// <summary>
+    /// One protocol towards each destination. A port that answered in another protocol (or is not TLS) will
+    /// answer so whatever the destination, so the other destinations are not tried: fewer connections to
+    /// the host. The SSH banner check names no destination and runs once.
+    /// </summary>
+    private static async Task<List<ProbeOutcome>> RunProtocolAsync(SemaphoreSlim gate, IPEndPoint endpoint, ProxyProtocol p,
+        IReadOnlyList<ProbeDestination> destinations, ProbeTimeouts t, CancellationToken ct)
+    {
+        var list = new List<ProbeOutcome>();
+        foreach (var d in p == ProxyProtocol.SshBanner ? destinations.Take(1) : destinations)
+        {
+            if (list.Count > 0 && list[0].Result == ProbeResult.OtherProtocol)
+            {
+                list.Add(list[0] with { Destination = d.Describe, Summary = $"not tried: towards {list[0].Destination} {list[0].Summary}", Evidence = "" });
+                continue;
+            }
+            list.Add(await GatedAsync(gate, endpoint, p, d, t, ct).ConfigureAwait(false));
+        }
+        return list;
     }
 
     private static async Task<ProbeOutcome> GatedAsync(SemaphoreSlim gate, IPEndPoint endpoint, ProxyProtocol p, ProbeDestination d, ProbeTimeouts t, CancellationToken ct)
