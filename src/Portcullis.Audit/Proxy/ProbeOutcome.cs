@@ -20,10 +20,11 @@ public enum ProbeResult
     /// <summary>The TCP connection to the port failed (refused, unreachable, timed out).</summary>
     Unreachable,
     /// <summary>
-    /// The port's SSH banner is one HOPM lists as abused (catalog §5.2, "SSH banner"): a suspicion, never
-    /// proof, because proving it means logging in with default credentials, which the auditor does not do.
+    /// Suspect but not proven: the port's SSH banner is one HOPM lists as abused (catalog §5.2, "SSH banner";
+    /// proving it would mean logging in with default credentials), or a router/receiver took its factory
+    /// password but the way out brought no proof. Never "open".
     /// </summary>
-    SuspectVersion,
+    Suspect,
 }
 
 /// <summary>One protocol, one port, one destination: the result, a one-line summary, and the bytes.</summary>

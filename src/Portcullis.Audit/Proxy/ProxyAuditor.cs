@@ -8,7 +8,7 @@ namespace Portcullis.Audit.Proxy;
 
 public sealed record ProxyAuditOptions
 {
-    public IReadOnlyList<ProxyProtocol> Protocols { get; init; } = ProxyProtocols.All;
+    public IReadOnlyList<ProxyProtocol> Protocols { get; init; } = ProxyProtocols.Default;
     public ProbeTimeouts Timeouts { get; init; } = new();
     /// <summary>Issue 5: one HOST:PORT finishes within 60 s by default.</summary>
     public TimeSpan PerPortBudget { get; init; } = TimeSpan.FromSeconds(60);

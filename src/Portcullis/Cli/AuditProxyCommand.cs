@@ -26,7 +26,11 @@ public static class AuditProxyCommand
         };
         var protocols = new Option<string?>("--protocols")
         {
-            Description = "Only these proxy types, comma separated: " + string.Join(",", ProxyProtocols.All.Select(p => p.Id())) + " (default: all).",
+            Description = "Only these proxy types, comma separated: " + string.Join(",", ProxyProtocols.All.Select(p => p.Id())) + " (default: all but cisco-router and dreambox).",
+        };
+        var defaultPasswords = new Option<bool>("--try-default-passwords")
+        {
+            Description = "Also try HOPM's factory-password types (cisco-router: password \"cisco\"; dreambox: root/dreambox). This is credential guessing: only with the host owner's written authorisation.",
         };
         var canary = new Option<string?>("--canary-listen")
         {
@@ -56,13 +60,14 @@ public static class AuditProxyCommand
         var cmd = new Command("proxy", """
             Test hosts for open proxies: HTTP CONNECT, HTTP GET/POST with an absolute URI, the same CONNECT and POST inside
             TLS (HTTPS proxies), SOCKS4, SOCKS4a, SOCKS5 without authentication, WinGate and telnet gateways, and HOPM's SSH
-            banner list (catalog §5.2). One connection at a time per host unless --host-connections says otherwise. A proxy is OPEN only when the canary's token
-            (--canary-listen) or the mail server's greeting (--through-to) came back through it; a proxy that says yes but
-            never connects is reported "grants but did not connect" and is not open.
+            banner list (catalog §5.2); HOPM's factory-password types (cisco-router, dreambox) only with
+            --try-default-passwords. A proxy is OPEN only when the canary's token (--canary-listen) or the mail server's
+            greeting (--through-to) came back through it; a proxy that says yes but never connects is reported "grants but
+            did not connect" and is not open. One connection at a time per host unless --host-connections says otherwise.
             Exit codes: 0 closed, 1 open, 3 inconclusive, 2 usage error. Only test hosts you are authorised to test.
             """);
         cmd.Arguments.Add(targets);
-        foreach (var o in new Option[] { ports, protocols, canary, advertise, throughTo, timeout, hostConnections, json, verbose })
+        foreach (var o in new Option[] { ports, protocols, defaultPasswords, canary, advertise, throughTo, timeout, hostConnections, json, verbose })
         {
             cmd.Options.Add(o);
         }
@@ -70,7 +75,7 @@ public static class AuditProxyCommand
         {
             try
             {
-                return await RunAsync(r.GetValue(targets)!, r.GetValue(ports), r.GetValue(protocols), r.GetValue(canary), r.GetValue(advertise),
+                return await RunAsync(r.GetValue(targets)!, r.GetValue(ports), ParseProtocols(r.GetValue(protocols), r.GetValue(defaultPasswords)), r.GetValue(canary), r.GetValue(advertise),
                     r.GetValue(throughTo), r.GetValue(timeout), r.GetValue(hostConnections), r.GetValue(json), r.GetValue(verbose), ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is ArgumentException or FormatException)
@@ -82,7 +87,7 @@ public static class AuditProxyCommand
         return cmd;
     }
 
-    private static async Task<int> RunAsync(string[] targetWords, string? portsText, string? protocolsText, string? canaryListen, string? canaryAdvertise,
+    private static async Task<int> RunAsync(string[] targetWords, string? portsText, IReadOnlyList<ProxyProtocol> protocols, string? canaryListen, string? canaryAdvertise,
         string? throughTo, double timeoutSeconds, int hostConnections, bool json, bool verbose, CancellationToken ct)
     {
         if (timeoutSeconds is <= 0 or > 600)
@@ -95,7 +100,6 @@ public static class AuditProxyCommand
         }
         var step = TimeSpan.FromSeconds(timeoutSeconds);
         var defaultPorts = portsText is null ? ProxyProtocols.DefaultPorts : PortList.Parse(portsText);
-        var protocols = ParseProtocols(protocolsText);
         var hosts = new List<(string Label, IPAddress Address, IReadOnlyList<int> Ports)>();
         foreach (var word in targetWords)
         {
@@ -152,11 +156,15 @@ public static class AuditProxyCommand
         return ExitCodes.For(reports);
     }
 
-    internal static IReadOnlyList<ProxyProtocol> ParseProtocols(string? text)
+    /// <summary>
+    /// --protocols, or the default set. The factory-password types (catalog §5.2 caution) need
+    /// --try-default-passwords, also when named in --protocols.
+    /// </summary>
+    internal static IReadOnlyList<ProxyProtocol> ParseProtocols(string? text, bool tryDefaultPasswords)
     {
         if (text is null)
         {
-            return ProxyProtocols.All;
+            return tryDefaultPasswords ? ProxyProtocols.All : ProxyProtocols.Default;
         }
         var list = new List<ProxyProtocol>();
         foreach (var id in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -164,6 +172,10 @@ public static class AuditProxyCommand
             if (!ProxyProtocols.TryParse(id, out var p))
             {
                 throw new ArgumentException($"--protocols: unknown proxy type '{id}' (known: {string.Join(", ", ProxyProtocols.All.Select(x => x.Id()))})");
+            }
+            if (p.TriesPasswords() && !tryDefaultPasswords)
+            {
+                throw new ArgumentException($"--protocols {p.Id()} tries factory passwords (credential guessing): add --try-default-passwords, and only with the host owner's written authorisation");
             }
             list.Add(p);
         }
