@@ -51,7 +51,7 @@ public static class AuditProxyCommand
         };
         var hostConnections = new Option<int>("--host-connections")
         {
-            Description = "Connections open at once to one host (default 1: the probes of a host run one after another, as HOPM's etiquette and catalog §6.2 ask).",
+            Description = "Connections open at once to one host (default 1: the probes of a host run one after another, as catalog §6.2 asks: at most one connection per target at a time).",
             DefaultValueFactory = _ => 1,
         };
         var json = new Option<bool>("--json") { Description = "Write the reports as JSON (docs/audit-json.md) on standard output, and nothing else." };
@@ -62,8 +62,8 @@ public static class AuditProxyCommand
             TLS (HTTPS proxies), SOCKS4, SOCKS4a, SOCKS5 without authentication, WinGate and telnet gateways, and HOPM's SSH
             banner list (catalog §5.2); HOPM's factory-password types (cisco-router, dreambox) only with
             --try-default-passwords. A proxy is OPEN only when the canary's token (--canary-listen) or the mail server's
-            greeting (--through-to) came back through it; a proxy that says yes but never connects is reported "grants but
-            did not connect" and is not open. One connection at a time per host unless --host-connections says otherwise.
+            greeting (--through-to) came back through it; a proxy that says yes but never connects is reported
+            "grants but did not connect" and is not open. One connection at a time per host unless --host-connections says so.
             Exit codes: 0 closed, 1 open, 3 inconclusive, 2 usage error. Only test hosts you are authorised to test.
             """);
         cmd.Arguments.Add(targets);
