@@ -36,6 +36,9 @@ public sealed record ProbeOutcome(
     string Summary,
     string Evidence)
 {
+    /// <summary>The TLS handshake to the port failed or went unanswered (HTTPS types): true of the port, whatever is asked next.</summary>
+    public bool TlsHandshakeFailed { get; init; }
+
     /// <summary>Anything but silence: the port spoke, refused, closed or granted.</summary>
     public bool Answered => Result is not (ProbeResult.NoAnswer or ProbeResult.Unreachable);
 }

@@ -63,7 +63,8 @@ public static partial class ProxyAuditor
             using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
             budget.CancelAfter(options.PerPortBudget);
             // Protocols side by side only when --host-connections allows; each protocol's destinations in turn.
-            var tasks = options.Protocols.Select(p => RunProtocolAsync(gate, endpoint, p, destinations, options.Timeouts, budget.Token)).ToList();
+            var memory = new PortMemory();
+            var tasks = options.Protocols.Select(p => RunProtocolAsync(gate, memory, endpoint, p, destinations, options.Timeouts, budget.Token)).ToList();
             var outcomes = (await Task.WhenAll(tasks).ConfigureAwait(false)).SelectMany(o => o).ToArray();
             all.AddRange(outcomes);
             foreach (var group in outcomes.GroupBy(o => o.Protocol))
@@ -89,12 +90,19 @@ public static partial class ProxyAuditor
         };
     }
 
+    /// <summary>What one port showed that holds whatever is asked next: a failed TLS handshake.</summary>
+    private sealed class PortMemory
+    {
+        public volatile ProbeOutcome? TlsFailure;
+    }
+
     /// <summary>
-    /// One protocol towards each destination. A port that answered in another protocol (or is not TLS) will
-    /// answer so whatever the destination, so the other destinations are not tried: fewer connections to
-    /// the host. The SSH banner check names no destination and runs once.
+    /// One protocol towards each destination. A port that answered in another protocol will answer so
+    /// whatever the destination, and a port that failed one TLS handshake fails the next: those attempts
+    /// are not made again (fewer connections to the host). The SSH banner check names no destination and
+    /// runs once.
     /// </summary>
-    private static async Task<List<ProbeOutcome>> RunProtocolAsync(SemaphoreSlim gate, IPEndPoint endpoint, ProxyProtocol p,
+    private static async Task<List<ProbeOutcome>> RunProtocolAsync(SemaphoreSlim gate, PortMemory memory, IPEndPoint endpoint, ProxyProtocol p,
         IReadOnlyList<ProbeDestination> destinations, ProbeTimeouts t, CancellationToken ct)
     {
         var list = new List<ProbeOutcome>();
@@ -105,12 +113,18 @@ public static partial class ProxyAuditor
                 list.Add(list[0] with { Destination = d.Describe, Summary = $"not tried: towards {list[0].Destination} {list[0].Summary}", Evidence = "" });
                 continue;
             }
-            list.Add(await GatedAsync(gate, endpoint, p, d, t, ct).ConfigureAwait(false));
+            var outcome = await GatedAsync(gate, endpoint, p, d, t, ct, p.OverTls() ? memory : null).ConfigureAwait(false);
+            if (outcome.TlsHandshakeFailed)
+            {
+                memory.TlsFailure ??= outcome;
+            }
+            list.Add(outcome);
         }
         return list;
     }
 
-    private static async Task<ProbeOutcome> GatedAsync(SemaphoreSlim gate, IPEndPoint endpoint, ProxyProtocol p, ProbeDestination d, ProbeTimeouts t, CancellationToken ct)
+    private static async Task<ProbeOutcome> GatedAsync(SemaphoreSlim gate, IPEndPoint endpoint, ProxyProtocol p, ProbeDestination d, ProbeTimeouts t, CancellationToken ct,
+        PortMemory? tls = null)
     {
         try
         {
@@ -122,6 +136,11 @@ public static partial class ProxyAuditor
         }
         try
         {
+            // Checked once through the gate: with one connection at a time the earlier handshake has finished.
+            if (tls?.TlsFailure is { } failed)
+            {
+                return failed with { Protocol = p, Destination = d.Describe, Summary = $"not tried: {failed.Summary} (seen by {failed.Protocol.Id()})", Evidence = "" };
+            }
             return await RunBoundedAsync(endpoint, p, d, t, ct).ConfigureAwait(false);
         }
         finally

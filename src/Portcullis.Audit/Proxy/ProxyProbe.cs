@@ -36,7 +36,10 @@ public static class ProxyProbe
                 ProbeSession.OpenFailure.TlsSilent => ProbeResult.NoAnswer,
                 _ => ProbeResult.Unreachable,
             };
-            return Outcome(protocol, proxy, destination, result, $"port {proxy.Port}: {error}", transcript);
+            return Outcome(protocol, proxy, destination, result, $"port {proxy.Port}: {error}", transcript) with
+            {
+                TlsHandshakeFailed = failure is ProbeSession.OpenFailure.TlsRefused or ProbeSession.OpenFailure.TlsSilent,
+            };
         }
         using (session)
         {

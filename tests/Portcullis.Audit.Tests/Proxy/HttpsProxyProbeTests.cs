@@ -68,4 +68,26 @@ public class HttpsProxyProbeTests
         Assert.Equal(ProbeResult.OtherProtocol, outcome.Result);
         Assert.Contains("not a TLS port", outcome.Summary, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_port_that_fails_one_tls_handshake_is_not_asked_for_another()
+    {
+        await using var canary = ProxyCanary.Start(new IPEndPoint(IPAddress.Parse("127.0.6.24"), 0));
+        var counter = new ConnectionCounter();
+        await using var plain = new LoopbackServer("127.0.6.25", counter.Wrap(async (s, ct) =>
+        {
+            if (await s.ReceiveAsync(new byte[4096], System.Net.Sockets.SocketFlags.None, ct) > 0)
+            {
+                await s.SendAsync("HTTP/1.1 400 Bad Request\r\n\r\n"u8.ToArray(), System.Net.Sockets.SocketFlags.None, ct);
+            }
+        }));
+        var d = new CanaryDestination(canary, "127.0.6.24", canary.LocalEndPoint.Port);
+        var report = await ProxyAuditor.AuditAsync("plain", plain.EndPoint.Address, [plain.EndPoint.Port], [d],
+            new ProxyAuditOptions { Protocols = [ProxyProtocol.HttpsConnect, ProxyProtocol.HttpsPost], Timeouts = Quick }, CancellationToken.None);
+        Assert.Equal(1, counter.Counted);
+        var post = Assert.Single(report.Checks, c => c.Id == "proxy.https-post");
+        Assert.Equal(CheckStatus.Skipped, post.Status);
+        Assert.Contains("not tried", post.Summary, StringComparison.Ordinal);
+        Assert.Contains("seen by https-connect", post.Summary, StringComparison.Ordinal);
+    }
 }
