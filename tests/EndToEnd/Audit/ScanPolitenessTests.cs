@@ -32,7 +32,7 @@ public class ScanPolitenessTests
             var reports = File.ReadLines(journal).Count(l => l.Contains("\"type\":\"report\"", StringComparison.Ordinal));
             Assert.True(reports == 4, $"{reports} reports (exit {code})\n{stderr}\n{stdout}");
             // Every proxy type ran on each of the three proxy ports, on its own connection...
-            Assert.True(counter.Counted > 3 * 10, $"only {counter.Counted} audit connections were seen");
+            Assert.True(counter.Counted > 3 * 8, $"only {counter.Counted} audit connections were seen");
             // ...and the host never saw two audit connections at once.
             Assert.Equal(1, counter.Max);
         }
