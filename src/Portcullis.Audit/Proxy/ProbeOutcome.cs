@@ -19,6 +19,12 @@ public enum ProbeResult
     NoAnswer,
     /// <summary>The TCP connection to the port failed (refused, unreachable, timed out).</summary>
     Unreachable,
+    /// <summary>
+    /// Suspect but not proven: the port's SSH banner is one HOPM lists as abused (catalog §5.2, "SSH banner";
+    /// proving it would mean logging in with default credentials), or a router/receiver took its factory
+    /// password but the way out brought no proof. Never "open".
+    /// </summary>
+    Suspect,
 }
 
 /// <summary>One protocol, one port, one destination: the result, a one-line summary, and the bytes.</summary>
@@ -30,6 +36,9 @@ public sealed record ProbeOutcome(
     string Summary,
     string Evidence)
 {
+    /// <summary>The TLS handshake to the port failed or went unanswered (HTTPS types): true of the port, whatever is asked next.</summary>
+    public bool TlsHandshakeFailed { get; init; }
+
     /// <summary>Anything but silence: the port spoke, refused, closed or granted.</summary>
     public bool Answered => Result is not (ProbeResult.NoAnswer or ProbeResult.Unreachable);
 }

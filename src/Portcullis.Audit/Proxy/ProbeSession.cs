@@ -1,23 +1,29 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 
 namespace Portcullis.Audit.Proxy;
 
 /// <summary>
-/// One TCP connection to a suspected proxy, with HOPM's limits (catalog §5.1): at most 4 KB read in all
-/// ("some people have fun setting up lots of ports that send endless data"), and a timeout on every step.
+/// One TCP connection to a suspected proxy, optionally inside TLS (libopm's HTTPS types: "TLS handshake
+/// to the proxy port, then inside TLS CONNECT", catalog §5.2), with HOPM's limits (catalog §5.1): at most
+/// 4 KB read in all ("some people have fun setting up lots of ports that send endless data"), and a
+/// timeout on every step.
 /// </summary>
 internal sealed class ProbeSession : IDisposable
 {
     public const int MaxRead = 4096;
 
     private readonly Socket _socket;
+    private readonly Stream _stream;
     private readonly byte[] _buf = new byte[MaxRead];
     private int _got;
 
-    private ProbeSession(Socket socket, ProbeTranscript transcript)
+    private ProbeSession(Socket socket, Stream stream, ProbeTranscript transcript)
     {
         _socket = socket;
+        _stream = stream;
         Transcript = transcript;
     }
 
@@ -28,7 +34,10 @@ internal sealed class ProbeSession : IDisposable
 
     public int ReceivedCount => _got;
 
-    public static async Task<(ProbeSession? Session, string? Error)> ConnectAsync(IPEndPoint proxy, TimeSpan timeout, ProbeTranscript transcript, CancellationToken ct)
+    /// <summary>How opening the session failed: the TCP connect, or (for the HTTPS types) the TLS handshake.</summary>
+    public enum OpenFailure { None, Connect, TlsSilent, TlsRefused }
+
+    public static async Task<(ProbeSession? Session, string? Error, OpenFailure Failure)> ConnectAsync(IPEndPoint proxy, bool tls, TimeSpan timeout, ProbeTranscript transcript, CancellationToken ct)
     {
         var s = new Socket(proxy.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -37,26 +46,68 @@ internal sealed class ProbeSession : IDisposable
         {
             await s.ConnectAsync(proxy, cts.Token).ConfigureAwait(false);
             transcript.Note($"connected {s.LocalEndPoint} -> {proxy}");
-            return (new ProbeSession(s, transcript), null);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             s.Dispose();
             transcript.Note($"connect to {proxy}: no answer within {timeout.TotalSeconds:0.#} s");
-            return (null, "connect timed out");
+            return (null, "connect timed out", OpenFailure.Connect);
         }
         catch (SocketException e)
         {
             s.Dispose();
             transcript.Note($"connect to {proxy}: {e.SocketErrorCode}");
-            return (null, e.SocketErrorCode == SocketError.ConnectionRefused ? "connection refused" : e.SocketErrorCode.ToString());
+            return (null, e.SocketErrorCode == SocketError.ConnectionRefused ? "connection refused" : e.SocketErrorCode.ToString(), OpenFailure.Connect);
+        }
+        if (!tls)
+        {
+            return (new ProbeSession(s, new NetworkStream(s, ownsSocket: false), transcript), null, OpenFailure.None);
+        }
+        return await StartTlsAsync(s, proxy, timeout, transcript, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The TLS handshake to the proxy port. The proxy's certificate is not judged: an open proxy is open
+    /// whatever certificate it shows (a self-signed one is the common case), so it is only recorded.
+    /// </summary>
+    private static async Task<(ProbeSession?, string?, OpenFailure)> StartTlsAsync(Socket s, IPEndPoint proxy, TimeSpan timeout, ProbeTranscript transcript, CancellationToken ct)
+    {
+        var tls = new SslStream(new NetworkStream(s, ownsSocket: false), leaveInnerStreamOpen: false);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout);
+        try
+        {
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                // No SNI: the proxy is addressed by IP; a name would only be a guess.
+                TargetHost = "",
+                RemoteCertificateValidationCallback = (_, _, _, _) => true,
+            }, cts.Token).ConfigureAwait(false);
+            transcript.Note($"TLS {tls.SslProtocol} {tls.NegotiatedCipherSuite}, proxy certificate \"{tls.RemoteCertificate?.Subject}\" (not verified: any certificate will do for a proxy test)");
+            return (new ProbeSession(s, tls, transcript), null, OpenFailure.None);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            await tls.DisposeAsync().ConfigureAwait(false);
+            s.Dispose();
+            transcript.Note($"TLS handshake: no answer within {timeout.TotalSeconds:0.#} s");
+            return (null, "no answer to a TLS handshake", OpenFailure.TlsSilent);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or SocketException)
+        {
+            await tls.DisposeAsync().ConfigureAwait(false);
+            s.Dispose();
+            var why = e.InnerException?.Message ?? e.Message;
+            transcript.Note("TLS handshake failed: " + why);
+            return (null, "not a TLS port (the TLS handshake failed: " + why + ")", OpenFailure.TlsRefused);
         }
     }
 
     public async Task SendAsync(ReadOnlyMemory<byte> data, bool binary, CancellationToken ct)
     {
         Transcript.Sent(data.Span, binary);
-        await _socket.SendAsync(data, SocketFlags.None, ct).ConfigureAwait(false);
+        await _stream.WriteAsync(data, ct).ConfigureAwait(false);
+        await _stream.FlushAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>Why a read loop stopped.</summary>
@@ -81,7 +132,7 @@ internal sealed class ProbeSession : IDisposable
                     stop = Stop.Cap;
                     break;
                 }
-                var n = await _socket.ReceiveAsync(_buf.AsMemory(_got), SocketFlags.None, cts.Token).ConfigureAwait(false);
+                var n = await _stream.ReadAsync(_buf.AsMemory(_got), cts.Token).ConfigureAwait(false);
                 if (n == 0)
                 {
                     stop = Stop.Eof;
@@ -94,7 +145,7 @@ internal sealed class ProbeSession : IDisposable
         {
             stop = Stop.Timeout;
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or IOException)
         {
             stop = Stop.Reset;
         }
@@ -121,13 +172,18 @@ internal sealed class ProbeSession : IDisposable
         try
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-            await _socket.SendAsync("QUIT\r\n"u8.ToArray(), SocketFlags.None, cts.Token).ConfigureAwait(false);
+            await _stream.WriteAsync("QUIT\r\n"u8.ToArray(), cts.Token).ConfigureAwait(false);
+            await _stream.FlushAsync(cts.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
         {
             // the tunnel is already gone
         }
     }
 
-    public void Dispose() => _socket.Dispose();
+    public void Dispose()
+    {
+        _stream.Dispose();
+        _socket.Dispose();
+    }
 }

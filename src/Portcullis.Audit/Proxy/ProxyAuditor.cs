@@ -8,15 +8,21 @@ namespace Portcullis.Audit.Proxy;
 
 public sealed record ProxyAuditOptions
 {
-    public IReadOnlyList<ProxyProtocol> Protocols { get; init; } = ProxyProtocols.All;
+    public IReadOnlyList<ProxyProtocol> Protocols { get; init; } = ProxyProtocols.Default;
     public ProbeTimeouts Timeouts { get; init; } = new();
     /// <summary>Issue 5: one HOST:PORT finishes within 60 s by default.</summary>
     public TimeSpan PerPortBudget { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// Connections open at once to the audited host. Politeness (catalog §6.2 step 5, "at most one connection
+    /// per target at a time"; issues 4 and 5): 1 unless the user asks for more (--host-connections).
+    /// </summary>
+    public int MaxConnections { get; init; } = 1;
 }
 
 /// <summary>
 /// Audits one host for open proxies: every protocol on every port that accepts a connection, each on its
 /// own connection, towards every destination (canary and/or --through-to mail server), then one verdict.
+/// The connections go one after another (<see cref="ProxyAuditOptions.MaxConnections"/> at once).
 /// </summary>
 public static partial class ProxyAuditor
 {
@@ -34,6 +40,8 @@ public static partial class ProxyAuditor
         var entries = new List<(CheckResult? Ready, ProxyProtocol Protocol, int Port, ProbeOutcome[] Outcomes)>();
         var all = new List<ProbeOutcome>();
         string? vantage = null;
+        // The host's connection gate: the waiters are served in order (SemaphoreSlim queues them).
+        using var gate = new SemaphoreSlim(Math.Max(1, options.MaxConnections));
         foreach (var port in ports)
         {
             var endpoint = new IPEndPoint(address, port);
@@ -54,10 +62,10 @@ public static partial class ProxyAuditor
             }
             using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
             budget.CancelAfter(options.PerPortBudget);
-            var tasks = options.Protocols
-                .SelectMany(p => destinations.Select(d => RunBoundedAsync(endpoint, p, d, options.Timeouts, budget.Token)))
-                .ToList();
-            var outcomes = await Task.WhenAll(tasks).ConfigureAwait(false);
+            // Protocols side by side only when --host-connections allows; each protocol's destinations in turn.
+            var memory = new PortMemory();
+            var tasks = options.Protocols.Select(p => RunProtocolAsync(gate, memory, endpoint, p, destinations, options.Timeouts, budget.Token)).ToList();
+            var outcomes = (await Task.WhenAll(tasks).ConfigureAwait(false)).SelectMany(o => o).ToArray();
             all.AddRange(outcomes);
             foreach (var group in outcomes.GroupBy(o => o.Protocol))
             {
@@ -80,6 +88,65 @@ public static partial class ProxyAuditor
             StartedAt = started,
             DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
         };
+    }
+
+    /// <summary>What one port showed that holds whatever is asked next: a failed TLS handshake.</summary>
+    private sealed class PortMemory
+    {
+        public volatile ProbeOutcome? TlsFailure;
+    }
+
+    /// <summary>
+    /// One protocol towards each destination. A port that answered in another protocol will answer so
+    /// whatever the destination, and a port that failed one TLS handshake fails the next: those attempts
+    /// are not made again (fewer connections to the host). The SSH banner check names no destination and
+    /// runs once.
+    /// </summary>
+    private static async Task<List<ProbeOutcome>> RunProtocolAsync(SemaphoreSlim gate, PortMemory memory, IPEndPoint endpoint, ProxyProtocol p,
+        IReadOnlyList<ProbeDestination> destinations, ProbeTimeouts t, CancellationToken ct)
+    {
+        var list = new List<ProbeOutcome>();
+        foreach (var d in p == ProxyProtocol.SshBanner ? destinations.Take(1) : destinations)
+        {
+            if (list.Count > 0 && list[0].Result == ProbeResult.OtherProtocol)
+            {
+                list.Add(list[0] with { Destination = d.Describe, Summary = $"not tried: towards {list[0].Destination} {list[0].Summary}", Evidence = "" });
+                continue;
+            }
+            var outcome = await GatedAsync(gate, endpoint, p, d, t, ct, p.OverTls() ? memory : null).ConfigureAwait(false);
+            if (outcome.TlsHandshakeFailed)
+            {
+                memory.TlsFailure ??= outcome;
+            }
+            list.Add(outcome);
+        }
+        return list;
+    }
+
+    private static async Task<ProbeOutcome> GatedAsync(SemaphoreSlim gate, IPEndPoint endpoint, ProxyProtocol p, ProbeDestination d, ProbeTimeouts t, CancellationToken ct,
+        PortMemory? tls = null)
+    {
+        try
+        {
+            await gate.WaitAsync(ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return new ProbeOutcome(p, endpoint.Port, d.Describe, ProbeResult.NoAnswer, "not tried: the time allowed for this port ran out", "");
+        }
+        try
+        {
+            // Checked once through the gate: with one connection at a time the earlier handshake has finished.
+            if (tls?.TlsFailure is { } failed)
+            {
+                return failed with { Protocol = p, Destination = d.Describe, Summary = $"not tried: {failed.Summary} (seen by {failed.Protocol.Id()})", Evidence = "" };
+            }
+            return await RunBoundedAsync(endpoint, p, d, t, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     private static async Task<ProbeOutcome> RunBoundedAsync(IPEndPoint endpoint, ProxyProtocol p, ProbeDestination d, ProbeTimeouts t, CancellationToken ct)

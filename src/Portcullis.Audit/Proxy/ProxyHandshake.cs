@@ -93,6 +93,17 @@ public static class ProxyHandshake
     /// <summary>Telnet gateway (TIS tn-gw): <c>telnet host port\r\n</c> (pxytest proxy_test_telnet).</summary>
     public static byte[] TelnetGateway(string host, int port) => Encoding.ASCII.GetBytes($"telnet {host} {port}\r\n");
 
+    /// <summary>HOPM's ROUTER: the Cisco factory password, typed at the "Password:" prompt (libopm, pxytest).</summary>
+    public static ReadOnlySpan<byte> CiscoPassword => "cisco\r\n"u8;
+
+    /// <summary>HOPM's DREAMBOX: the receiver's factory login, user then password (libopm).</summary>
+    public static ReadOnlySpan<byte> DreamboxUser => "root\r\n"u8;
+
+    public static ReadOnlySpan<byte> DreamboxPassword => "dreambox\r\n"u8;
+
+    /// <summary>DREAMBOX's second way out when the shell has no telnet client: <c>nc host port\r\n</c> (libopm).</summary>
+    public static byte[] Netcat(string host, int port) => Encoding.ASCII.GetBytes($"nc {host} {port}\r\n");
+
     /// <summary>host:port, with IPv6 literals in brackets (RFC 3986 §3.2.2).</summary>
     public static string Authority(string host, int port) =>
         IPAddress.TryParse(host, out var ip) && ip.AddressFamily == AddressFamily.InterNetworkV6

@@ -26,10 +26,20 @@ public static class ProxyProbe
     {
         var transcript = new ProbeTranscript();
         transcript.Note($"{protocol.Id()} via {ProxyHandshake.Authority(proxy.Address.ToString(), proxy.Port)} to {destination.Describe}");
-        var (session, error) = await ProbeSession.ConnectAsync(proxy, timeouts.Connect, transcript, ct).ConfigureAwait(false);
+        var (session, error, failure) = await ProbeSession.ConnectAsync(proxy, protocol.OverTls(), timeouts.Connect, transcript, ct).ConfigureAwait(false);
         if (session is null)
         {
-            return Outcome(protocol, proxy, destination, ProbeResult.Unreachable, $"port {proxy.Port}: {error}", transcript);
+            var result = failure switch
+            {
+                // The port took the TCP connection but does not speak TLS: not this protocol.
+                ProbeSession.OpenFailure.TlsRefused => ProbeResult.OtherProtocol,
+                ProbeSession.OpenFailure.TlsSilent => ProbeResult.NoAnswer,
+                _ => ProbeResult.Unreachable,
+            };
+            return Outcome(protocol, proxy, destination, result, $"port {proxy.Port}: {error}", transcript) with
+            {
+                TlsHandshakeFailed = failure is ProbeSession.OpenFailure.TlsRefused or ProbeSession.OpenFailure.TlsSilent,
+            };
         }
         using (session)
         {
@@ -37,14 +47,17 @@ public static class ProxyProbe
             {
                 var (result, summary) = protocol switch
                 {
-                    ProxyProtocol.HttpConnect => await HttpConnectAsync(session, destination, timeouts, ct).ConfigureAwait(false),
+                    ProxyProtocol.HttpConnect or ProxyProtocol.HttpsConnect => await HttpConnectAsync(session, destination, timeouts, ct).ConfigureAwait(false),
                     ProxyProtocol.HttpGet => await HttpRequestAsync(session, ProxyHandshake.HttpGet(destination.Host, destination.Port, "/portcullis-proxy-test"), "GET", destination, timeouts, ct).ConfigureAwait(false),
-                    ProxyProtocol.HttpPost => await HttpRequestAsync(session, ProxyHandshake.HttpPost(destination.Host, destination.Port), "POST", destination, timeouts, ct).ConfigureAwait(false),
+                    ProxyProtocol.HttpPost or ProxyProtocol.HttpsPost => await HttpRequestAsync(session, ProxyHandshake.HttpPost(destination.Host, destination.Port), "POST", destination, timeouts, ct).ConfigureAwait(false),
                     ProxyProtocol.Socks4 => await Socks4Async(session, destination, false, timeouts, ct).ConfigureAwait(false),
                     ProxyProtocol.Socks4a => await Socks4Async(session, destination, true, timeouts, ct).ConfigureAwait(false),
                     ProxyProtocol.Socks5 => await Socks5Async(session, destination, timeouts, ct).ConfigureAwait(false),
                     ProxyProtocol.Wingate => await GatewayAsync(session, ProxyHandshake.Wingate(destination.Host, destination.Port), destination, timeouts, ct).ConfigureAwait(false),
                     ProxyProtocol.TelnetGateway => await GatewayAsync(session, ProxyHandshake.TelnetGateway(destination.Host, destination.Port), destination, timeouts, ct).ConfigureAwait(false),
+                    ProxyProtocol.SshBanner => await SshBannerAsync(session, timeouts, ct).ConfigureAwait(false),
+                    ProxyProtocol.CiscoRouter => await CiscoRouterAsync(session, destination, timeouts, ct).ConfigureAwait(false),
+                    ProxyProtocol.Dreambox => await DreamboxAsync(session, destination, timeouts, ct).ConfigureAwait(false),
                     _ => throw new ArgumentOutOfRangeException(nameof(protocol)),
                 };
                 if (result == ProbeResult.Proven)
@@ -53,11 +66,11 @@ public static class ProxyProbe
                 }
                 return Outcome(protocol, proxy, destination, result, summary, transcript);
             }
-            catch (System.Net.Sockets.SocketException e)
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
             {
-                transcript.Note("socket error: " + e.SocketErrorCode);
-                return Outcome(protocol, proxy, destination, session.ReceivedCount > 0 ? ProbeResult.ConnectionClosed : ProbeResult.ConnectionClosed,
-                    $"the connection failed while sending ({e.SocketErrorCode})", transcript);
+                var code = (e as System.Net.Sockets.SocketException ?? e.InnerException as System.Net.Sockets.SocketException)?.SocketErrorCode.ToString() ?? e.Message;
+                transcript.Note("socket error: " + code);
+                return Outcome(protocol, proxy, destination, ProbeResult.ConnectionClosed, $"the connection failed while sending ({code})", transcript);
             }
         }
     }
@@ -269,6 +282,110 @@ public static class ProxyProbe
             return (ProbeResult.GrantedNoConnect, $"grants but did not connect: the gateway said \"{FirstLine(s.Received[from..])}\" but nothing from the {d.Describe} came through");
         }
         return (ProbeResult.Refused, $"the gateway refused \"{typed}\": \"{FirstLine(s.Received[from..])}\"");
+    }
+
+    /// <summary>HOPM's "ssh" scanner: send nothing, read the identification line (RFC 4253 §4.2), compare it with the list.</summary>
+    private static async Task<(ProbeResult, string)> SshBannerAsync(ProbeSession s, ProbeTimeouts t, CancellationToken ct)
+    {
+        var stop = await s.ReadUntilAsync(0, m => m.Span.IndexOf((byte)'\n') >= 0, t.Reply, false, ct).ConfigureAwait(false);
+        if (s.ReceivedCount == 0)
+        {
+            return Silent(stop, "an SSH client's silence (no banner)");
+        }
+        // RFC 4253 §4.2: the server may send other lines before the one starting "SSH-".
+        var line = Text(s.Received).Split('\n').Select(l => l.TrimEnd('\r')).FirstOrDefault(l => l.StartsWith("SSH-", StringComparison.Ordinal));
+        if (line is null)
+        {
+            return (ProbeResult.OtherProtocol, $"not an SSH server: \"{FirstLine(s.Received)}\"");
+        }
+        return SshBanners.Listed(line) is { } listed
+            ? (ProbeResult.Suspect, $"SSH banner \"{line}\" is on HOPM's list of abused versions ({listed}); not proven: proof would mean logging in with default credentials, which Portcullis never tries")
+            : (ProbeResult.Refused, $"SSH banner \"{line}\" is not on HOPM's list of abused versions");
+    }
+
+    private static bool HasPasswordPrompt(string text) => text.Contains("Password:", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A command prompt: the last non-blank character is '>' (Cisco user mode), '#' or '$' (a shell).</summary>
+    private static bool EndsWithCommandPrompt(string text)
+    {
+        var t = text.TrimEnd();
+        return t.Length > 0 && t[^1] is '>' or '#' or '$';
+    }
+
+    /// <summary>
+    /// HOPM's ROUTER (catalog §5.2): at a Cisco "User Access Verification / Password:" prompt, type the factory
+    /// password "cisco", then at the router's prompt "telnet IP PORT", and look for the proof. Only run when
+    /// the user asked for the password-trying types (written authorisation).
+    /// </summary>
+    private static async Task<(ProbeResult, string)> CiscoRouterAsync(ProbeSession s, ProbeDestination d, ProbeTimeouts t, CancellationToken ct)
+    {
+        var stop = await s.ReadUntilAsync(0, m => HasPasswordPrompt(Text(m.Span)), t.Reply, false, ct).ConfigureAwait(false);
+        if (!HasPasswordPrompt(Text(s.Received)))
+        {
+            return s.ReceivedCount == 0 ? Silent(stop, "a telnet client (no password prompt)") : (ProbeResult.OtherProtocol, $"no Cisco password prompt: \"{FirstLine(s.Received)}\"");
+        }
+        var from = s.ReceivedCount;
+        await s.SendAsync(ProxyHandshake.CiscoPassword.ToArray(), false, ct).ConfigureAwait(false);
+        await s.ReadUntilAsync(from, m => HasPasswordPrompt(Text(m.Span)) || EndsWithCommandPrompt(Text(m.Span)) || Text(m.Span).Contains('%', StringComparison.Ordinal), t.Reply, false, ct).ConfigureAwait(false);
+        var after = Text(s.Received[from..]);
+        if (!EndsWithCommandPrompt(after))
+        {
+            return (ProbeResult.AuthRequired, $"the factory password \"cisco\" was refused{(after.Trim().Length > 0 ? $": \"{after.Trim()}\"" : "")}");
+        }
+        return await TypeWayOutAsync(s, d, $"the factory password \"cisco\" gave the prompt \"{after.Trim()}\"", t, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// HOPM's DREAMBOX (catalog §5.2): log in as root/dreambox, then "telnet IP PORT" (and "nc IP PORT" when the
+    /// shell has no telnet), and look for the proof. Only with the user's written authorisation.
+    /// </summary>
+    private static async Task<(ProbeResult, string)> DreamboxAsync(ProbeSession s, ProbeDestination d, ProbeTimeouts t, CancellationToken ct)
+    {
+        var stop = await s.ReadUntilAsync(0, m => Text(m.Span).Contains("login:", StringComparison.OrdinalIgnoreCase), t.Reply, false, ct).ConfigureAwait(false);
+        if (!Text(s.Received).Contains("login:", StringComparison.OrdinalIgnoreCase))
+        {
+            return s.ReceivedCount == 0 ? Silent(stop, "a telnet client (no login prompt)") : (ProbeResult.OtherProtocol, $"no login prompt: \"{FirstLine(s.Received)}\"");
+        }
+        var from = s.ReceivedCount;
+        await s.SendAsync(ProxyHandshake.DreamboxUser.ToArray(), false, ct).ConfigureAwait(false);
+        await s.ReadUntilAsync(from, m => HasPasswordPrompt(Text(m.Span)) || EndsWithCommandPrompt(Text(m.Span)), t.Reply, false, ct).ConfigureAwait(false);
+        if (HasPasswordPrompt(Text(s.Received[from..])))
+        {
+            from = s.ReceivedCount;
+            await s.SendAsync(ProxyHandshake.DreamboxPassword.ToArray(), false, ct).ConfigureAwait(false);
+            await s.ReadUntilAsync(from, m => EndsWithCommandPrompt(Text(m.Span)) || Text(m.Span).Contains("incorrect", StringComparison.OrdinalIgnoreCase) || Text(m.Span).Contains("login:", StringComparison.OrdinalIgnoreCase), t.Reply, false, ct).ConfigureAwait(false);
+        }
+        var after = Text(s.Received[from..]);
+        if (!EndsWithCommandPrompt(after))
+        {
+            return (ProbeResult.AuthRequired, $"the factory login root/dreambox was refused{(after.Trim().Length > 0 ? $": \"{after.Trim()}\"" : "")}");
+        }
+        return await TypeWayOutAsync(s, d, $"the factory login root/dreambox gave the shell prompt \"{after.Trim()}\"", t, ct, netcat: true).ConfigureAwait(false);
+    }
+
+    /// <summary>At a router's or shell's prompt: "telnet host port" (then "nc host port" if asked and telnet is missing), and the proof.</summary>
+    private static async Task<(ProbeResult, string)> TypeWayOutAsync(ProbeSession s, ProbeDestination d, string loggedIn, ProbeTimeouts t, CancellationToken ct, bool netcat = false)
+    {
+        var from = s.ReceivedCount;
+        var lines = new List<byte[]> { ProxyHandshake.TelnetGateway(d.Host, d.Port) };
+        if (netcat)
+        {
+            lines.Add(ProxyHandshake.Netcat(d.Host, d.Port));
+        }
+        foreach (var line in lines)
+        {
+            var lineFrom = s.ReceivedCount;
+            await s.SendAsync(line, false, ct).ConfigureAwait(false);
+            await s.ReadUntilAsync(lineFrom, m => d.Seen(Text(m.Span), false) || EndsWithCommandPrompt(Text(m.Span)), t.Reply + t.Proof, false, ct).ConfigureAwait(false);
+            var typed = Encoding.ASCII.GetString(line).TrimEnd();
+            if (d.Prove(Text(s.Received[lineFrom..]), false) is { } proof)
+            {
+                return (ProbeResult.Proven, $"OPEN: {loggedIn}, then \"{typed}\" and {proof}");
+            }
+        }
+        var said = FirstLine(s.Received[from..]);
+        // The factory password worked: the device is wide open even though this way out brought no proof.
+        return (ProbeResult.Suspect, $"{loggedIn} (factory credentials work), but \"telnet {d.Authority}\" brought nothing from the {d.Describe}{(said.Length > 0 ? $" (\"{said}\")" : "")}");
     }
 
     private static bool LooksLikePasswordPrompt(string text) =>

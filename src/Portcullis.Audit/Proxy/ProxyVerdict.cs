@@ -42,6 +42,8 @@ public static class ProxyVerdict
             ProbeResult.Proven => CheckStatus.Fail,
             ProbeResult.GrantedNoConnect or ProbeResult.Refused or ProbeResult.AuthRequired or ProbeResult.ConnectionClosed => CheckStatus.Pass,
             ProbeResult.OtherProtocol => CheckStatus.Skipped,
+            // Suspect (a listed SSH version; factory credentials that worked but brought no proof): not pass, not fail.
+            ProbeResult.Suspect => CheckStatus.Inconclusive,
             _ => targetConclusive ? CheckStatus.Skipped : CheckStatus.Inconclusive,
         };
         var summary = string.Join(" | ", outcomes
@@ -52,10 +54,10 @@ public static class ProxyVerdict
             Id = "proxy." + protocol.Id(),
             Title = protocol.Title(),
             Status = status,
-            Severity = status == CheckStatus.Fail ? Severity.Critical : Severity.Info,
+            Severity = status == CheckStatus.Fail ? Severity.Critical : best.Result == ProbeResult.Suspect ? (protocol.TriesPasswords() ? Severity.High : Severity.Medium) : Severity.Info,
             Summary = summary,
             Evidence = string.Join("\n", outcomes.Select(o => o.Evidence)),
-            Fix = status == CheckStatus.Fail ? protocol.Fix() : null,
+            Fix = status == CheckStatus.Fail || best.Result == ProbeResult.Suspect ? protocol.Fix() : null,
             Port = port,
         };
     }
@@ -64,6 +66,7 @@ public static class ProxyVerdict
     private static int Rank(ProbeResult r) => r switch
     {
         ProbeResult.Proven => 0,
+        ProbeResult.Suspect => 1,
         ProbeResult.GrantedNoConnect => 1,
         ProbeResult.AuthRequired => 2,
         ProbeResult.Refused => 3,

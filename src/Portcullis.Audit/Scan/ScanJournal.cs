@@ -26,6 +26,18 @@ public sealed record ScanHeader
     public string? SmtpCanaryDomain { get; init; }
     /// <summary>The user confirmed --authorized when starting the scan.</summary>
     public bool Authorized { get; init; }
+    /// <summary>
+    /// How hard the scan may push (--concurrency, --rate, --connect-timeout, --audit-concurrency,
+    /// --host-connections) and where domain targets were resolved (--dns-server): a resumed scan keeps them
+    /// unless they are given again, so an operator's agreed rate is not lost by an interruption.
+    /// Null in journals written before these were recorded.
+    /// </summary>
+    public int? Concurrency { get; init; }
+    public double? Rate { get; init; }
+    public double? ConnectTimeout { get; init; }
+    public int? AuditConcurrency { get; init; }
+    public int? HostConnections { get; init; }
+    public string? DnsServer { get; init; }
 }
 
 /// <summary>An open port found by discovery, and the audit it gets ("smtp", "proxy" or "none").</summary>
@@ -74,6 +86,12 @@ public sealed class ScanJournal : IDisposable
         ["smtpCanaryListen"] = h.SmtpCanaryListen,
         ["smtpCanaryDomain"] = h.SmtpCanaryDomain,
         ["authorized"] = h.Authorized,
+        ["concurrency"] = h.Concurrency,
+        ["rate"] = h.Rate,
+        ["connectTimeout"] = h.ConnectTimeout,
+        ["auditConcurrency"] = h.AuditConcurrency,
+        ["hostConnections"] = h.HostConnections,
+        ["dnsServer"] = h.DnsServer,
         ["at"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
     });
 
@@ -163,6 +181,12 @@ public sealed class ScanJournal : IDisposable
                         SmtpCanaryListen = (string?)node["smtpCanaryListen"],
                         SmtpCanaryDomain = (string?)node["smtpCanaryDomain"],
                         Authorized = (bool?)node["authorized"] ?? false,
+                        Concurrency = (int?)node["concurrency"],
+                        Rate = (double?)node["rate"],
+                        ConnectTimeout = (double?)node["connectTimeout"],
+                        AuditConcurrency = (int?)node["auditConcurrency"],
+                        HostConnections = (int?)node["hostConnections"],
+                        DnsServer = (string?)node["dnsServer"],
                     };
                     break;
                 case "open":

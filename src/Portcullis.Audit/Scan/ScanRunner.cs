@@ -14,7 +14,7 @@ public sealed record ScanOptions
     public bool Proxy { get; init; }
     /// <summary>Ports that get the SMTP audit; every other open port gets the proxy audit (with --proxy).</summary>
     public IReadOnlySet<int> SmtpPorts { get; init; } = new HashSet<int> { 25, 587 };
-    /// <summary>Audits running at once (each proxy audit opens one connection per protocol and destination).</summary>
+    /// <summary>Hosts audited at once; one host's audits run one after another, each with one connection at a time.</summary>
     public int AuditConcurrency { get; init; } = 64;
     public ProxyAuditOptions ProxyAudit { get; init; } = new();
     public IReadOnlyList<ProbeDestination> ProxyDestinations { get; init; } = [];
@@ -92,20 +92,16 @@ public sealed class ScanRunner(EndpointSpace space, ScanOptions options, ScanJou
         _auditsTotal = todo.Count;
         try
         {
-            await Parallel.ForEachAsync(todo, new ParallelOptions { MaxDegreeOfParallelism = options.AuditConcurrency, CancellationToken = ct }, async (p, token) =>
+            // Politeness (catalog §6.2 step 5, issues 4 and 5): one host's audits run one after another, so
+            // a host never sees two audit connections at once; --audit-concurrency hosts are audited side by side.
+            var hosts = todo.GroupBy(o => o.Address).Select(g => g.ToList()).ToList();
+            await Parallel.ForEachAsync(hosts, new ParallelOptions { MaxDegreeOfParallelism = options.AuditConcurrency, CancellationToken = ct }, async (host, token) =>
             {
-                var report = p.Service == "smtp"
-                    ? await options.SmtpAudit(p.EndPoint, token).ConfigureAwait(false)
-                    : (await ProxyAuditor.AuditAsync(ProxyHandshake.Authority(p.Address.ToString(), p.Port), p.Address, [p.Port],
-                        options.ProxyDestinations, options.ProxyAudit, token).ConfigureAwait(false)) with
-                    { Audit = "proxy" };
-                reports.Add(report);
-                journal?.Report(report);
-                if (report.Verdict == Verdict.Open)
+                foreach (var p in host)
                 {
-                    Interlocked.Increment(ref _auditsOpen);
+                    token.ThrowIfCancellationRequested();
+                    await AuditOneAsync(p, reports, token).ConfigureAwait(false);
                 }
-                Interlocked.Increment(ref _auditsDone);
             }).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -116,6 +112,22 @@ public sealed class ScanRunner(EndpointSpace space, ScanOptions options, ScanJou
         var result = Result(tried, filtered, discoveryClock.Elapsed, auditClock.Elapsed, cancelled: false, reports);
         journal?.Done(result.Reports.Count, result.Reports.Count(r => r.Verdict == Verdict.Open), discoveryClock.Elapsed.TotalSeconds + auditClock.Elapsed.TotalSeconds);
         return result;
+    }
+
+    private async Task AuditOneAsync(OpenPort p, ConcurrentBag<AuditReport> reports, CancellationToken token)
+    {
+        var report = p.Service == "smtp"
+            ? await options.SmtpAudit(p.EndPoint, token).ConfigureAwait(false)
+            : (await ProxyAuditor.AuditAsync(ProxyHandshake.Authority(p.Address.ToString(), p.Port), p.Address, [p.Port],
+                options.ProxyDestinations, options.ProxyAudit, token).ConfigureAwait(false)) with
+            { Audit = "proxy" };
+        reports.Add(report);
+        journal?.Report(report);
+        if (report.Verdict == Verdict.Open)
+        {
+            Interlocked.Increment(ref _auditsOpen);
+        }
+        Interlocked.Increment(ref _auditsDone);
     }
 
     private ScanResult Result(long tried, long filtered, TimeSpan discovery, TimeSpan audit, bool cancelled, IEnumerable<AuditReport> reports) =>

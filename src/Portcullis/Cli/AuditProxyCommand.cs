@@ -26,7 +26,11 @@ public static class AuditProxyCommand
         };
         var protocols = new Option<string?>("--protocols")
         {
-            Description = "Only these proxy types, comma separated: " + string.Join(",", ProxyProtocols.All.Select(p => p.Id())) + " (default: all).",
+            Description = "Only these proxy types, comma separated: " + string.Join(",", ProxyProtocols.All.Select(p => p.Id())) + " (default: all but cisco-router and dreambox).",
+        };
+        var defaultPasswords = new Option<bool>("--try-default-passwords")
+        {
+            Description = "Also try HOPM's factory-password types (cisco-router: password \"cisco\"; dreambox: root/dreambox). This is credential guessing: only with the host owner's written authorisation.",
         };
         var canary = new Option<string?>("--canary-listen")
         {
@@ -45,18 +49,25 @@ public static class AuditProxyCommand
             Description = "Seconds to wait for each step (connect, reply, proof).",
             DefaultValueFactory = _ => 5,
         };
+        var hostConnections = new Option<int>("--host-connections")
+        {
+            Description = "Connections open at once to one host (default 1: the probes of a host run one after another, as catalog §6.2 asks: at most one connection per target at a time).",
+            DefaultValueFactory = _ => 1,
+        };
         var json = new Option<bool>("--json") { Description = "Write the reports as JSON (docs/audit-json.md) on standard output, and nothing else." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Show every check and the bytes exchanged (evidence) for failures." };
 
         var cmd = new Command("proxy", """
-            Test hosts for open proxies: HTTP CONNECT, HTTP GET/POST with an absolute URI, SOCKS4, SOCKS4a, SOCKS5 without
-            authentication, WinGate and telnet gateways (catalog §5.2). A proxy is OPEN only when the canary's token
-            (--canary-listen) or the mail server's greeting (--through-to) came back through it; a proxy that says yes but
-            never connects is reported "grants but did not connect" and is not open.
+            Test hosts for open proxies: HTTP CONNECT, HTTP GET/POST with an absolute URI, the same CONNECT and POST inside
+            TLS (HTTPS proxies), SOCKS4, SOCKS4a, SOCKS5 without authentication, WinGate and telnet gateways, and HOPM's SSH
+            banner list (catalog §5.2); HOPM's factory-password types (cisco-router, dreambox) only with
+            --try-default-passwords. A proxy is OPEN only when the canary's token (--canary-listen) or the mail server's
+            greeting (--through-to) came back through it; a proxy that says yes but never connects is reported
+            "grants but did not connect" and is not open. One connection at a time per host unless --host-connections says so.
             Exit codes: 0 closed, 1 open, 3 inconclusive, 2 usage error. Only test hosts you are authorised to test.
             """);
         cmd.Arguments.Add(targets);
-        foreach (var o in new Option[] { ports, protocols, canary, advertise, throughTo, timeout, json, verbose })
+        foreach (var o in new Option[] { ports, protocols, defaultPasswords, canary, advertise, throughTo, timeout, hostConnections, json, verbose })
         {
             cmd.Options.Add(o);
         }
@@ -64,8 +75,8 @@ public static class AuditProxyCommand
         {
             try
             {
-                return await RunAsync(r.GetValue(targets)!, r.GetValue(ports), r.GetValue(protocols), r.GetValue(canary), r.GetValue(advertise),
-                    r.GetValue(throughTo), r.GetValue(timeout), r.GetValue(json), r.GetValue(verbose), ct).ConfigureAwait(false);
+                return await RunAsync(r.GetValue(targets)!, r.GetValue(ports), ParseProtocols(r.GetValue(protocols), r.GetValue(defaultPasswords)), r.GetValue(canary), r.GetValue(advertise),
+                    r.GetValue(throughTo), r.GetValue(timeout), r.GetValue(hostConnections), r.GetValue(json), r.GetValue(verbose), ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is ArgumentException or FormatException)
             {
@@ -76,16 +87,19 @@ public static class AuditProxyCommand
         return cmd;
     }
 
-    private static async Task<int> RunAsync(string[] targetWords, string? portsText, string? protocolsText, string? canaryListen, string? canaryAdvertise,
-        string? throughTo, double timeoutSeconds, bool json, bool verbose, CancellationToken ct)
+    private static async Task<int> RunAsync(string[] targetWords, string? portsText, IReadOnlyList<ProxyProtocol> protocols, string? canaryListen, string? canaryAdvertise,
+        string? throughTo, double timeoutSeconds, int hostConnections, bool json, bool verbose, CancellationToken ct)
     {
         if (timeoutSeconds is <= 0 or > 600)
         {
             throw new ArgumentException("--timeout must be between 0 and 600 seconds");
         }
+        if (hostConnections is < 1 or > 64)
+        {
+            throw new ArgumentException("--host-connections must be between 1 and 64");
+        }
         var step = TimeSpan.FromSeconds(timeoutSeconds);
         var defaultPorts = portsText is null ? ProxyProtocols.DefaultPorts : PortList.Parse(portsText);
-        var protocols = ParseProtocols(protocolsText);
         var hosts = new List<(string Label, IPAddress Address, IReadOnlyList<int> Ports)>();
         foreach (var word in targetWords)
         {
@@ -112,18 +126,24 @@ public static class AuditProxyCommand
         {
             Protocols = protocols,
             Timeouts = new ProbeTimeouts { Connect = step, Reply = step, Proof = step, Prompt = TimeSpan.FromSeconds(Math.Min(2, timeoutSeconds)) },
+            MaxConnections = hostConnections,
         };
         if (!json)
         {
             await Console.Error.WriteLineAsync($"testing {hosts.Count} target(s) via {string.Join(" and ", destinations.List.Select(d => d.Describe))}...").ConfigureAwait(false);
         }
-        // Targets run side by side (each on its own connections); the report keeps the order given.
+        // Different hosts run side by side; targets naming the same address run one after another, so a host
+        // never sees more than --host-connections connections at once. The report keeps the order given.
         var reports = new AuditReport[hosts.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, hosts.Count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (i, token) =>
+        var byHost = Enumerable.Range(0, hosts.Count).GroupBy(i => hosts[i].Address).Select(g => g.ToList()).ToList();
+        await Parallel.ForEachAsync(byHost, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (group, token) =>
         {
-            var (label, address, hostPorts) = hosts[i];
-            var report = await ProxyAuditor.AuditAsync(label, address, hostPorts, destinations.List, options, token).ConfigureAwait(false);
-            reports[i] = report with { Audit = "proxy" };
+            foreach (var i in group)
+            {
+                var (label, address, hostPorts) = hosts[i];
+                var report = await ProxyAuditor.AuditAsync(label, address, hostPorts, destinations.List, options, token).ConfigureAwait(false);
+                reports[i] = report with { Audit = "proxy" };
+            }
         }).ConfigureAwait(false);
         if (json)
         {
@@ -136,11 +156,15 @@ public static class AuditProxyCommand
         return ExitCodes.For(reports);
     }
 
-    internal static IReadOnlyList<ProxyProtocol> ParseProtocols(string? text)
+    /// <summary>
+    /// --protocols, or the default set. The factory-password types (catalog §5.2 caution) need
+    /// --try-default-passwords, also when named in --protocols.
+    /// </summary>
+    internal static IReadOnlyList<ProxyProtocol> ParseProtocols(string? text, bool tryDefaultPasswords)
     {
         if (text is null)
         {
-            return ProxyProtocols.All;
+            return tryDefaultPasswords ? ProxyProtocols.All : ProxyProtocols.Default;
         }
         var list = new List<ProxyProtocol>();
         foreach (var id in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -148,6 +172,10 @@ public static class AuditProxyCommand
             if (!ProxyProtocols.TryParse(id, out var p))
             {
                 throw new ArgumentException($"--protocols: unknown proxy type '{id}' (known: {string.Join(", ", ProxyProtocols.All.Select(x => x.Id()))})");
+            }
+            if (p.TriesPasswords() && !tryDefaultPasswords)
+            {
+                throw new ArgumentException($"--protocols {p.Id()} tries factory passwords (credential guessing): add --try-default-passwords, and only with the host owner's written authorisation");
             }
             list.Add(p);
         }

@@ -37,7 +37,8 @@ public static class ScanCommand
         var concurrency = new Option<int>("--concurrency") { Description = "Connection attempts in flight during discovery.", DefaultValueFactory = _ => 512 };
         var rate = new Option<double>("--rate") { Description = "Connection attempts per second during discovery (0: as fast as --concurrency allows).", DefaultValueFactory = _ => 0 };
         var connectTimeout = new Option<double>("--connect-timeout") { Description = "Seconds before a silent port counts as filtered.", DefaultValueFactory = _ => 1.5 };
-        var auditConcurrency = new Option<int>("--audit-concurrency") { Description = "Audits running at once.", DefaultValueFactory = _ => 64 };
+        var auditConcurrency = new Option<int>("--audit-concurrency") { Description = "Hosts audited at once (one host's audits always run one after another).", DefaultValueFactory = _ => 64 };
+        var hostConnections = new Option<int>("--host-connections") { Description = "Connections a proxy audit may open at once to one host (default 1: never more than one connection at a time to a host).", DefaultValueFactory = _ => 1 };
         var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for each audit step.", DefaultValueFactory = _ => 3 };
         var canary = new Option<string?>("--canary-listen") { Description = "Run the proxy canary on ADDR:PORT (reachable by the proxies)." };
         var advertise = new Option<string?>("--canary-advertise") { Description = "Address proxies should use to reach the canary, when it differs from the listen address." };
@@ -45,7 +46,7 @@ public static class ScanCommand
         var smtpCanaryListen = new Option<string?>("--smtp-canary-listen") { Description = "ADDR:PORT for `audit smtp`'s canary SMTP receiver, which proves relaying (with --smtp-canary-domain)." };
         var smtpCanaryDomain = new Option<string?>("--smtp-canary-domain") { Description = "Relay tests send to addresses at this domain (its MX must point at --smtp-canary-listen); without it an accepted foreign RCPT stays a candidate." };
         var jsonl = new Option<string?>("--jsonl") { Description = "Stream every finding to FILE as JSON lines (open ports, checkpoints, reports)." };
-        var resumeOpt = new Option<string?>("--resume") { Description = "Continue the scan recorded in this --jsonl FILE (targets and ports come from the file; new lines are appended)." };
+        var resumeOpt = new Option<string?>("--resume") { Description = "Continue the scan recorded in this --jsonl FILE (targets, ports, --rate, --concurrency and the other scan options come from the file unless given again; new lines are appended)." };
         var authorized = new Option<bool>("--authorized") { Description = $"Confirm you are authorised to scan these networks (needed above {UnauthorizedLimit} addresses)." };
         var dnsServer = new Option<string?>("--dns-server") { Description = "DNS server (ADDR[:PORT]) for domain targets' MX lookups." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Print every audit report in full after the summary." };
@@ -57,7 +58,7 @@ public static class ScanCommand
             Exit codes: 0 nothing open, 1 something open, 3 inconclusive results, 2 usage error.
             """);
         cmd.Arguments.Add(targets);
-        foreach (var o in new Option[] { smtp, proxy, ports, smtpPorts, proxyPorts, concurrency, rate, connectTimeout, auditConcurrency, timeout,
+        foreach (var o in new Option[] { smtp, proxy, ports, smtpPorts, proxyPorts, concurrency, rate, connectTimeout, auditConcurrency, hostConnections, timeout,
                      canary, advertise, throughTo, smtpCanaryListen, smtpCanaryDomain, jsonl, resumeOpt, authorized, dnsServer, verbose })
         {
             cmd.Options.Add(o);
@@ -68,7 +69,7 @@ public static class ScanCommand
             {
                 var settings = new Settings(
                     r.GetValue(targets) ?? [], r.GetValue(smtp), r.GetValue(proxy), r.GetValue(ports), r.GetValue(smtpPorts)!, r.GetValue(proxyPorts)!,
-                    r.GetValue(concurrency), r.GetValue(rate), r.GetValue(connectTimeout), r.GetValue(auditConcurrency), r.GetValue(timeout),
+                    Given(r, concurrency), Given(r, rate), Given(r, connectTimeout), Given(r, auditConcurrency), Given(r, hostConnections), Given(r, timeout),
                     r.GetValue(canary), r.GetValue(advertise), r.GetValue(throughTo), r.GetValue(smtpCanaryListen), r.GetValue(smtpCanaryDomain),
                     r.GetValue(jsonl), r.GetValue(resumeOpt),
                     r.GetValue(authorized), r.GetValue(dnsServer), r.GetValue(verbose));
@@ -83,9 +84,26 @@ public static class ScanCommand
         return cmd;
     }
 
+    /// <summary>The option's value when the user typed it, null when only its default applies (so --resume can tell).</summary>
+    private static T? Given<T>(ParseResult r, Option<T> option) where T : struct =>
+        r.GetResult(option) is { Implicit: false } ? r.GetValue(option) : null;
+
+    /// <summary>The numeric options are null when not given: a resumed scan then takes them from the journal.</summary>
     private sealed record Settings(string[] Targets, bool Smtp, bool Proxy, string? Ports, string SmtpPorts, string ProxyPorts,
-        int Concurrency, double Rate, double ConnectTimeout, int AuditConcurrency, double Timeout,
+        int? Concurrency, double? Rate, double? ConnectTimeout, int? AuditConcurrency, int? HostConnections, double? Timeout,
         string? Canary, string? Advertise, string? ThroughTo, string? SmtpCanaryListen, string? SmtpCanaryDomain, string? Jsonl, string? Resume, bool Authorized, string? DnsServer, bool Verbose);
+
+    /// <summary>The settings with every scan-shaping value decided: given on the command line, else the journal's, else the default.</summary>
+    private sealed record Shape(int Concurrency, double Rate, double ConnectTimeout, int AuditConcurrency, int HostConnections, double Timeout)
+    {
+        public static Shape From(Settings s, ScanHeader? h) => new(
+            s.Concurrency ?? h?.Concurrency ?? 512,
+            s.Rate ?? h?.Rate ?? 0,
+            s.ConnectTimeout ?? h?.ConnectTimeout ?? 1.5,
+            s.AuditConcurrency ?? h?.AuditConcurrency ?? 64,
+            s.HostConnections ?? h?.HostConnections ?? 1,
+            s.Timeout ?? h?.Timeout ?? 3);
+    }
 
     private static async Task<int> RunAsync(Settings s, CancellationToken ct)
     {
@@ -113,7 +131,7 @@ public static class ScanCommand
                 Canary = s.Canary ?? resume.Header.CanaryListen,
                 Advertise = s.Advertise ?? resume.Header.CanaryAdvertise,
                 ThroughTo = s.ThroughTo ?? resume.Header.ThroughTo,
-                Timeout = resume.Header.Timeout ?? s.Timeout,
+                DnsServer = s.DnsServer ?? resume.Header.DnsServer,
                 SmtpCanaryListen = s.SmtpCanaryListen ?? resume.Header.SmtpCanaryListen,
                 SmtpCanaryDomain = s.SmtpCanaryDomain ?? resume.Header.SmtpCanaryDomain,
                 Authorized = s.Authorized || resume.Header.Authorized,
@@ -128,9 +146,10 @@ public static class ScanCommand
             ports = s.Ports is not null ? PortList.Parse(s.Ports)
                 : [.. (doSmtp ? smtpPorts : []).Concat(doProxy || !doSmtp ? PortList.Parse(s.ProxyPorts) : []).Distinct().Order()];
         }
-        if (s.Concurrency is < 1 or > 65536 || s.AuditConcurrency is < 1 or > 4096 || s.Rate < 0 || s.ConnectTimeout is <= 0 or > 60 || s.Timeout is <= 0 or > 600)
+        var shape = Shape.From(s, resume?.Header);
+        if (shape.Concurrency is < 1 or > 65536 || shape.AuditConcurrency is < 1 or > 4096 || shape.HostConnections is < 1 or > 64 || shape.Rate < 0 || shape.ConnectTimeout is <= 0 or > 60 || shape.Timeout is <= 0 or > 600)
         {
-            throw new ArgumentException("--concurrency 1-65536, --audit-concurrency 1-4096, --rate >= 0, --connect-timeout 0-60 s, --timeout 0-600 s");
+            throw new ArgumentException("--concurrency 1-65536, --audit-concurrency 1-4096, --host-connections 1-64, --rate >= 0, --connect-timeout 0-60 s, --timeout 0-600 s");
         }
 
         var specs = TargetSpec.ParseAll(targetWords);
@@ -146,7 +165,7 @@ public static class ScanCommand
         }
         await Console.Error.WriteLineAsync("portcullis scan: " + Notice).ConfigureAwait(false);
 
-        var step = TimeSpan.FromSeconds(s.Timeout);
+        var step = TimeSpan.FromSeconds(shape.Timeout);
         await using var destinations = doProxy
             ? await ProxyDestinations.CreateAsync(s.Canary, s.Advertise, s.ThroughTo, step, ct).ConfigureAwait(false)
             : null;
@@ -159,22 +178,23 @@ public static class ScanCommand
         {
             CanaryDomain = s.SmtpCanaryDomain,
             Canary = smtpCanary,
-            CanaryWait = TimeSpan.FromSeconds(Math.Max(5, s.Timeout * 2)),
+            CanaryWait = TimeSpan.FromSeconds(Math.Max(5, shape.Timeout * 2)),
             TargetBudget = TimeSpan.FromSeconds(60),
             Probe = new ProbeOptions { StepTimeout = step, ConnectTimeout = step },
         };
         var pacer = new ConnectionPacer(0);
         var options = new ScanOptions
         {
-            Discovery = new DiscoveryOptions { Concurrency = s.Concurrency, Rate = s.Rate, ConnectTimeout = TimeSpan.FromSeconds(s.ConnectTimeout) },
+            Discovery = new DiscoveryOptions { Concurrency = shape.Concurrency, Rate = shape.Rate, ConnectTimeout = TimeSpan.FromSeconds(shape.ConnectTimeout) },
             Smtp = doSmtp,
             Proxy = doProxy,
             SmtpPorts = smtpPorts.ToHashSet(),
-            AuditConcurrency = s.AuditConcurrency,
+            AuditConcurrency = shape.AuditConcurrency,
             ProxyDestinations = destinations?.List ?? [],
             ProxyAudit = new ProxyAuditOptions
             {
-                Timeouts = new ProbeTimeouts { Connect = step, Reply = step, Proof = step, Prompt = TimeSpan.FromSeconds(Math.Min(1, s.Timeout)) },
+                Timeouts = new ProbeTimeouts { Connect = step, Reply = step, Proof = step, Prompt = TimeSpan.FromSeconds(Math.Min(1, shape.Timeout)) },
+                MaxConnections = shape.HostConnections,
             },
             SmtpAudit = async (ep, token) =>
             {
@@ -199,15 +219,21 @@ public static class ScanCommand
                 CanaryListen = s.Canary,
                 CanaryAdvertise = s.Advertise,
                 ThroughTo = s.ThroughTo,
-                Timeout = s.Timeout,
+                Timeout = shape.Timeout,
                 SmtpCanaryListen = s.SmtpCanaryListen,
                 SmtpCanaryDomain = s.SmtpCanaryDomain,
                 Authorized = s.Authorized,
+                Concurrency = shape.Concurrency,
+                Rate = shape.Rate,
+                ConnectTimeout = shape.ConnectTimeout,
+                AuditConcurrency = shape.AuditConcurrency,
+                HostConnections = shape.HostConnections,
+                DnsServer = s.DnsServer,
             });
         }
         var runner = new ScanRunner(space, options, journal, resume);
         await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"scanning {space.AddressCount} address(es) x {ports.Count} port(s) ({string.Join(",", ports)}) = {space.Count} endpoints; {s.Concurrency} in flight{(s.Rate > 0 ? $", {s.Rate}/s" : "")}{(resume is not null ? $"; resuming at {resume.Checkpoint}" : "")}")).ConfigureAwait(false);
+            $"scanning {space.AddressCount} address(es) x {ports.Count} port(s) ({string.Join(",", ports)}) = {space.Count} endpoints; {shape.Concurrency} in flight{(shape.Rate > 0 ? $", {shape.Rate}/s" : "")}; audits: {shape.AuditConcurrency} host(s) at once, {shape.HostConnections} connection(s) per host, {shape.Timeout} s steps{(resume is not null ? $"; resuming at {resume.Checkpoint}" : "")}")).ConfigureAwait(false);
 
         var run = runner.RunAsync(ct);
         await ScanProgress.ShowAsync(runner, run).ConfigureAwait(false);

@@ -15,6 +15,17 @@ public class ProxyAuditCliTests
         Assert.Equal("", stdout.Trim());
     }
 
+    [Fact]
+    public async Task Factory_password_types_need_try_default_passwords_and_exit_2_without_it()
+    {
+        var (code, stdout, stderr) = await PortcullisProcess.RunAsync(
+            ["audit", "proxy", "127.0.6.22:23", "--protocols", "cisco-router", "--canary-listen", "127.0.6.23:0"]);
+        Assert.Equal(2, code);
+        Assert.Contains("--try-default-passwords", stderr, StringComparison.Ordinal);
+        Assert.Contains("written authorisation", stderr, StringComparison.Ordinal);
+        Assert.Equal("", stdout.Trim());
+    }
+
     [Theory]
     [InlineData("127.0.3.0/24")]
     [InlineData("not a host!")]

@@ -18,7 +18,8 @@ public class ProxyAuditPeersTests(ProxyPeersFixture peers)
         var targets = peers.Peers.Select(p => p.HostPort).ToList();
         Assert.NotEmpty(targets);
         var (code, stdout, stderr) = await PortcullisProcess.RunAsync(
-            ["audit", "proxy", .. targets, "--canary-listen", "127.0.3.1:25", "--through-to", peers.CanarySmtp, "--timeout", "3", "--json"],
+            ["audit", "proxy", .. targets, "--canary-listen", "127.0.3.1:25", "--through-to", peers.CanarySmtp, "--timeout", "3", "--json",
+             "--host-connections", "4"], // speed: the politeness default (1) is covered by ProxyPolitenessTests
             timeout: TimeSpan.FromMinutes(3));
         using var doc = JsonDocument.Parse(stdout);
         var reports = doc.RootElement.EnumerateArray().ToDictionary(r => r.GetProperty("target").GetString()!);
@@ -54,7 +55,7 @@ public class ProxyAuditPeersTests(ProxyPeersFixture peers)
     {
         var fake = peers.Peer("fake200-emu");
         var (code, stdout, _) = await PortcullisProcess.RunAsync(
-            ["audit", "proxy", fake.HostPort, "--canary-listen", "127.0.3.1:0", "--through-to", peers.CanarySmtp, "--timeout", "2", "--json"]);
+            ["audit", "proxy", fake.HostPort, "--canary-listen", "127.0.3.1:0", "--through-to", peers.CanarySmtp, "--timeout", "2", "--json", "--host-connections", "4"]);
         using var doc = JsonDocument.Parse(stdout);
         var r = doc.RootElement;
         Assert.Equal("closed", r.GetProperty("verdict").GetString());

@@ -32,7 +32,9 @@ public class ScanTests
     };
 
     private static string[] ScanArgs(string journal) =>
-        ["scan", Block, "--smtp", "--proxy", "--ports", "25,1080,3128,8080", "--canary-listen", "127.0.3.65:2525", "--timeout", "2", "--jsonl", journal];
+        ["scan", Block, "--smtp", "--proxy", "--ports", "25,1080,3128,8080", "--canary-listen", "127.0.3.65:2525", "--timeout", "2", "--jsonl", journal,
+         // Speed: four probes at once per host (the traps make each probe wait); ScanPolitenessTests covers the default of one.
+         "--host-connections", "4"];
 
     [Fact]
     public async Task Scan_of_a_loopback_block_finds_exactly_its_smtp_servers_and_proxies_and_proves_the_open_one()

@@ -44,4 +44,49 @@ public class ScanJournalTests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public void Journal_header_keeps_the_options_that_shape_the_scan_for_resume()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            using (var j = ScanJournal.Create(path, append: false))
+            {
+                j.Header(new ScanHeader
+                {
+                    Targets = ["192.0.2.0/24"],
+                    Ports = [1080],
+                    SmtpPorts = [25],
+                    Proxy = true,
+                    Endpoints = 256,
+                    Concurrency = 7,
+                    Rate = 12.5,
+                    ConnectTimeout = 0.75,
+                    AuditConcurrency = 3,
+                    HostConnections = 2,
+                    Timeout = 4,
+                    DnsServer = "127.0.0.53",
+                });
+            }
+            var h = ScanJournal.Read(path).Header;
+            Assert.Equal(7, h.Concurrency);
+            Assert.Equal(12.5, h.Rate);
+            Assert.Equal(0.75, h.ConnectTimeout);
+            Assert.Equal(3, h.AuditConcurrency);
+            Assert.Equal(2, h.HostConnections);
+            Assert.Equal(4, h.Timeout);
+            Assert.Equal("127.0.0.53", h.DnsServer);
+
+            // A journal from before these were recorded resumes with the defaults (null = not recorded).
+            File.WriteAllText(path, "{\"type\":\"scan\",\"targets\":[\"192.0.2.0/24\"],\"ports\":[25],\"smtpPorts\":[25],\"smtp\":true,\"proxy\":false,\"endpoints\":256}\n");
+            var old = ScanJournal.Read(path).Header;
+            Assert.Null(old.Rate);
+            Assert.Null(old.Concurrency);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
