@@ -87,7 +87,8 @@ public sealed class MailServer : IAsyncDisposable
             _log.LogInformation("running as user {User} from now on", user);
         }
 
-        var local = new LocalDeliveryAgent(_queue, new MaildirMailboxDelivery(maildirs, _settings.Server.Hostname), _loggers.CreateLogger("portcullis.delivery"));
+        var local = new LocalDeliveryAgent(_queue, new MaildirMailboxDelivery(maildirs, _settings.Server.Hostname), _loggers.CreateLogger("portcullis.delivery"),
+            _settings.Server.Hostname, _settings.Delivery.Lifetime, () => snapshots.Current);
         _background.Add(local.RunAsync(_stopping.Token));
         var remote = new Remote.RemoteDeliveryAgent(_queue, _settings, () => snapshots.Current, _loggers.CreateLogger("portcullis.delivery.remote"));
         _background.Add(remote.RunAsync(_stopping.Token));

@@ -1,15 +1,20 @@
 using Microsoft.Extensions.Logging;
+using Portcullis.Server.Directory;
 using Portcullis.Server.Policy;
 using Portcullis.Server.Queue;
+using Portcullis.Server.Remote;
 
 namespace Portcullis.Server.Delivery;
 
 /// <summary>
 /// Moves local recipients from the queue into their mailboxes, in batches. It wakes as soon as a message
 /// is committed (so an idle server delivers within milliseconds) and otherwise polls for retries.
-/// A recipient leaves the queue only after its mailbox write is durable.
+/// A recipient leaves the queue only after its mailbox write is durable. A local fault (a broken mailbox
+/// directory, a full disk) is retried every minute until the message has been queued for
+/// <paramref name="lifetime"/> (delivery.lifetime); then the recipient fails with 4.4.7 and the sender gets
+/// a bounce, as for remote recipients (RFC 5321 §4.5.4.1).
 /// </summary>
-public sealed partial class LocalDeliveryAgent(IMessageQueue queue, IMailboxDelivery mailboxes, ILogger logger)
+public sealed partial class LocalDeliveryAgent(IMessageQueue queue, IMailboxDelivery mailboxes, ILogger logger, string hostname, TimeSpan lifetime, Func<DirectorySnapshot> directory)
 {
     private const int BatchSize = 256;
     private static readonly TimeSpan GatherDelay = TimeSpan.FromMilliseconds(100);
@@ -30,11 +35,13 @@ public sealed partial class LocalDeliveryAgent(IMessageQueue queue, IMailboxDeli
                     await Task.Delay(GatherDelay, ct).ConfigureAwait(false);
                     continue;
                 }
-                var results = await mailboxes.DeliverAsync(work, ct).ConfigureAwait(false);
-                await queue.CompleteAsync(results, ct).ConfigureAwait(false);
+                var results = (await mailboxes.DeliverAsync(work, ct).ConfigureAwait(false)).ToList();
+                var byKey = work.ToDictionary(w => (w.MessageId, w.RecipientIndex));
+                var bounces = Expire(results, byKey, DateTimeOffset.UtcNow);
+                await queue.CompleteAsync(results, bounces, ct).ConfigureAwait(false);
                 foreach (var r in results)
                 {
-                    var w = work.First(x => x.MessageId == r.MessageId && x.RecipientIndex == r.RecipientIndex);
+                    var w = byKey[(r.MessageId, r.RecipientIndex)];
                     if (r.Outcome == AttemptOutcome.Delivered)
                     {
                         LogDelivered(QueueIdGenerator.Format(r.MessageId), w.Address, r.Detail ?? "");
@@ -63,6 +70,43 @@ public sealed partial class LocalDeliveryAgent(IMessageQueue queue, IMailboxDeli
             }
         }
     }
+
+    /// <summary>
+    /// Turns deferrals of recipients queued longer than the lifetime into failures (4.4.7, "delivery time
+    /// expired", RFC 3463) and returns the bounces they cause, one per message, to be queued in the same commit.
+    /// </summary>
+    private List<QueuedMessage> Expire(List<AttemptResult> results, Dictionary<(long, int), DeliveryWork> byKey, DateTimeOffset now)
+    {
+        var failed = new List<(DeliveryWork Work, FailedRecipient Failed)>();
+        for (var i = 0; i < results.Count; i++)
+        {
+            var r = results[i];
+            var w = byKey[(r.MessageId, r.RecipientIndex)];
+            if (r.Outcome != AttemptOutcome.Deferred || now - w.ReceivedAt < lifetime)
+            {
+                continue;
+            }
+            var failure = RemoteFailure.Fatal("4.4.7", $"gave up after {lifetime.TotalDays:0.##} days in the queue; last error: {r.Detail}");
+            results[i] = r with { Outcome = AttemptOutcome.Failed, Detail = failure.ToString(), RetryAt = null };
+            if (BounceReport.MayReport(w))
+            {
+                failed.Add((w, new FailedRecipient(w.Address, w.OriginalRecipient, failure, now)));
+            }
+        }
+        var bounces = new List<QueuedMessage>();
+        foreach (var message in failed.GroupBy(f => f.Work.MessageId))
+        {
+            var original = message.First().Work;
+            var dsn = BounceReport.Build(hostname, original, message.Select(m => m.Failed).ToList(), now);
+            var id = queue.NewId();
+            bounces.Add(new QueuedMessage(id, "", [BounceRouting.RecipientFor(directory(), original.Sender)], BounceReport.ToBytes(dsn), now, IsBounce: true));
+            LogBounce(QueueIdGenerator.Format(id), QueueIdGenerator.Format(original.MessageId), original.Sender);
+        }
+        return bounces;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "bounce id={Id} for id={Original} to=<{Sender}>: a local recipient expired in the queue")]
+    private partial void LogBounce(string id, string original, string sender);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "delivered id={Id} to=<{To}> mailbox={Detail}")]
     private partial void LogDelivered(string id, string to, string detail);

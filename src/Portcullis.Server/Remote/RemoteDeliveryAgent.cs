@@ -281,23 +281,10 @@ public sealed partial class RemoteDeliveryAgent
             var original = message.First().Work;
             var dsn = BounceReport.Build(_settings.Server.Hostname, original, message.Select(m => m.Failed).ToList(), now);
             var id = _queue.NewId();
-            bounces.Add(new QueuedMessage(id, "", [BounceRecipient(original.Sender)], BounceReport.ToBytes(dsn), now, IsBounce: true));
+            bounces.Add(new QueuedMessage(id, "", [BounceRouting.RecipientFor(_directory(), original.Sender)], BounceReport.ToBytes(dsn), now, IsBounce: true));
             LogBounce(QueueIdGenerator.Format(id), QueueIdGenerator.Format(original.MessageId), original.Sender);
         }
         await _queue.CompleteAsync(results, bounces, ct).ConfigureAwait(false);
-    }
-
-    /// <summary>The bounce goes where mail to the sender goes: a local mailbox, or out again.</summary>
-    private QueuedRecipient BounceRecipient(string sender)
-    {
-        var directory = _directory();
-        if (directory.ResolveMailbox(sender) is { } mailbox)
-        {
-            return new QueuedRecipient(mailbox, RecipientRoute.Local);
-        }
-        var at = sender.LastIndexOf('@');
-        var local = at > 0 && directory.IsLocalDomain(sender[(at + 1)..]);
-        return new QueuedRecipient(sender.ToLowerInvariant(), local ? RecipientRoute.Local : RecipientRoute.Remote);
     }
 
     /// <summary>Work for one destination; guarded by the agent's lock except for the wake-up signal.</summary>

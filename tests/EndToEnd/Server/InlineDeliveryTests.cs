@@ -69,6 +69,33 @@ public sealed class InlineDeliveryTests
         Assert.Single(server.Messages("bob"), f => File.ReadAllText(f).Contains(tag, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_local_recipient_still_unwritable_after_the_queue_lifetime_bounces_to_the_sender()
+    {
+        await using var server = await ServerInstance.StartAsync("[delivery]\nlifetime = \"2s\"\n");
+        var blocked = Path.Combine(server.DataDir, "mail", "example.test", "bob");
+        Directory.CreateDirectory(Path.GetDirectoryName(blocked)!);
+        await File.WriteAllTextAsync(blocked, "not a directory");
+        await using var c = await server.ConnectAsync();
+        await c.CommandAsync("EHLO inline.example.net");
+        var tag = "expires " + Guid.NewGuid();
+
+        Assert.Equal(250, (await c.SendMessageAsync("alice@example.test", ["bob@example.test"], $"Subject: {tag}\r\n\r\n{tag}\r\n")).Code);
+        var id = Assert.Single(await QueuedAsync(server)).GetProperty("id").GetString()!;
+
+        // Past the lifetime, the next attempt (made due now) gives up: 4.4.7 and a bounce to the sender.
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        var (code, _, err) = await PortcullisProcess.RunAsync(["queue", "retry", id, "--config", server.ConfigFile]);
+        Assert.True(code == 0, err);
+        var bounces = await server.WaitForMessagesAsync("alice", 1, TimeSpan.FromSeconds(20));
+        var dsn = File.ReadAllText(Assert.Single(bounces));
+        Assert.StartsWith("Return-Path: <>\n", dsn, StringComparison.Ordinal);
+        Assert.Contains("Status: 4.4.7", dsn, StringComparison.Ordinal);
+        Assert.Contains("Final-Recipient: rfc822; bob@example.test", dsn, StringComparison.Ordinal);
+        Assert.Contains(tag, dsn, StringComparison.Ordinal);
+        Assert.True(await server.WaitForLogAsync("a local recipient expired in the queue"), server.ServerLog);
+    }
+
     private static async Task<JsonElement[]> QueuedAsync(ServerInstance server)
     {
         var (code, stdout, stderr) = await PortcullisProcess.RunAsync(["queue", "list", "--json", "--config", server.ConfigFile]);
