@@ -3,6 +3,9 @@
 # differently, for the auditor's "8-bit without declaration" check (catalog §4):
 #   127.0.1.146:25  cleanup with strict_7bit_headers = yes only: 8-bit headers refused, 8-bit bodies taken
 #   127.0.1.147:25  cleanup with strict_8bitmime = yes (headers and body): both refused
+#   127.0.1.148:25  cleanup with the content fixes the auditor recommends for Postfix (catalog §4):
+#                   message_reject_characters = \0 (NUL refused) and a body_checks rule that refuses
+#                   text lines of 999+ octets (line.long-data)
 # Mail for alice@eightbit.test is stored under ROOT/mail; nothing is relayed (relayhost is unset and
 # nothing but eightbit.test is accepted). Its own queue and config in ROOT; the system Postfix is
 # untouched. Usage: postfix-8bit.sh start ROOT | stop ROOT. Needs root.
@@ -23,8 +26,10 @@ chown vmail:vmail "$root/mail"
 cat >"$etc/master.cf" <<'CF'
 127.0.1.146:25 inet n  -  n  -  -  smtpd -o cleanup_service_name=cleanup-7bit-headers
 127.0.1.147:25 inet n  -  n  -  -  smtpd -o cleanup_service_name=cleanup-strict-8bit
+127.0.1.148:25 inet n  -  n  -  -  smtpd -o cleanup_service_name=cleanup-content
 cleanup-7bit-headers unix n - n - 0 cleanup -o strict_7bit_headers=yes
 cleanup-strict-8bit  unix n - n - 0 cleanup -o strict_8bitmime=yes
+cleanup-content      unix n - n - 0 cleanup -o message_reject_characters=\0 -o body_checks=regexp:$config_directory/long-lines
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -46,6 +51,9 @@ lmtp      unix  -       -       n       -       -       lmtp
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
+CF
+cat >"$etc/long-lines" <<'CF'
+/^.{999}/ REJECT 5.6.0 Text line longer than 998 octets (RFC 5321 section 4.5.3.1.6)
 CF
 cat >"$etc/main.cf" <<CF
 # written by tests/peers/postfix-8bit.sh
@@ -74,8 +82,8 @@ CF
 postfix -c "$etc" check
 postfix -c "$etc" start >/dev/null
 for _ in $(seq 100); do
-    if (exec 3<>/dev/tcp/127.0.1.146/25) 2>/dev/null && (exec 3<>/dev/tcp/127.0.1.147/25) 2>/dev/null; then
-        echo "postfix 8-bit peers listening on 127.0.1.146:25 and 127.0.1.147:25"
+    if (exec 3<>/dev/tcp/127.0.1.146/25) 2>/dev/null && (exec 3<>/dev/tcp/127.0.1.147/25) 2>/dev/null && (exec 3<>/dev/tcp/127.0.1.148/25) 2>/dev/null; then
+        echo "postfix 8-bit peers listening on 127.0.1.146:25, 127.0.1.147:25 and 127.0.1.148:25"
         exit 0
     fi
     sleep 0.1

@@ -34,4 +34,8 @@ public enum FixTopic
     ReverseDns,
     /// <summary>Undeclared 8-bit data treated differently in headers and body (catalog §4, RFC 5321 §4.5.2).</summary>
     EightBit,
+    /// <summary>Takes a DATA text line over 1000 octets (RFC 5321 §4.5.3.1.6): must not be split; a proven split fails.</summary>
+    LongDataLine,
+    /// <summary>Takes a message with a NUL octet in a header (catalog §4 "NUL / control bytes").</summary>
+    HeaderNul,
 }

@@ -242,11 +242,16 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
             st.Findings.AddRange(await SmugglingCheck.RunAsync(opener, hygieneTls, rcpt, options.SmugglingWait, ct).ConfigureAwait(false));
             progress?.Invoke($"{ep.Display}: undeclared 8-bit data to {rcpt}");
             st.Findings.Add(await EightBitCheck.RunAsync(opener, hygieneTls, rcpt, ct).ConfigureAwait(false));
+            progress?.Invoke($"{ep.Display}: a 1001-octet text line and a NUL in a header to {rcpt}");
+            st.Findings.Add(await LongDataLineCheck.RunAsync(opener, hygieneTls, rcpt, ct).ConfigureAwait(false));
+            st.Findings.Add(await HeaderNulCheck.RunAsync(opener, hygieneTls, rcpt, ct).ConfigureAwait(false));
         }
         else
         {
             st.Findings.Add(Finding.Skipped("smuggling", "SMTP smuggling (catalog §2.2)", "needs a valid recipient: --rcpt user@domain", port));
             st.Findings.Add(Finding.Skipped(EightBitCheck.Id, "Undeclared 8-bit data handled consistently", "needs a valid recipient: --rcpt user@domain (two test messages are delivered to it)", port));
+            st.Findings.Add(Finding.Skipped(LongDataLineCheck.Id, LongDataLineCheck.Title, "needs a valid recipient: --rcpt user@domain (a test message is delivered to it)", port));
+            st.Findings.Add(Finding.Skipped(HeaderNulCheck.Id, HeaderNulCheck.Title, "needs a valid recipient: --rcpt user@domain (a test message is delivered to it)", port));
         }
     }
 }

@@ -25,7 +25,7 @@ public static class AuditSmtpCommand
     private static readonly Option<string?> CanaryDomain = new("--canary-domain") { Description = "Send relay tests with a unique token to addresses at this domain (its MX must point at --canary-listen). Never resolved by the auditor." };
     private static readonly Option<string?> CanaryListen = new("--canary-listen") { Description = "ADDR:PORT for the built-in canary SMTP receiver that proves relaying (e.g. 0.0.0.0:25)." };
     private static readonly Option<string> CanaryWait = new("--canary-wait") { Description = "Seconds to wait for canary tokens after the relay tests (ends early when all are in).", DefaultValueFactory = _ => "30" };
-    private static readonly Option<string?> Rcpt = new("--rcpt") { Description = "A valid recipient at the target; enables the SMTP smuggling check (test messages are delivered to it)." };
+    private static readonly Option<string?> Rcpt = new("--rcpt") { Description = "A valid recipient at the target; enables the SMTP smuggling, undeclared 8-bit, long-text-line and NUL-header checks (test messages are delivered to it)." };
     private static readonly Option<string?> Domain = new("--domain") { Description = "A mail domain the target serves, for postmaster@/abuse@/unknown-user probes (default: --rcpt's domain, the domain typed, or the greeting's host name)." };
     private static readonly Option<string> Helo = new("--helo") { Description = "Name to give in EHLO.", DefaultValueFactory = _ => "audit.portcullis.invalid" };
     private static readonly Option<string> Timeout = new("--timeout") { Description = "Seconds to wait for each reply.", DefaultValueFactory = _ => "10" };

@@ -8,6 +8,7 @@ public sealed class Postfix8BitServers : IAsyncLifetime
 {
     public const string HeadersOnly = "127.0.1.146"; // strict_7bit_headers = yes alone
     public const string Strict = "127.0.1.147"; // strict_8bitmime = yes
+    public const string ContentFixes = "127.0.1.148"; // message_reject_characters = \0 and a body_checks rule for 999+ octet lines
     private const string Root = "/var/lib/portcullis-tests/postfix-8bit";
     private static string Script => Path.Combine(Paths.RepoRoot, "tests", "peers", "postfix-8bit.sh");
 
@@ -20,7 +21,7 @@ public sealed class Postfix8BitServers : IAsyncLifetime
     public async Task DisposeAsync() => await RelayPeers.RunAsync("bash", [Script, "stop", Root], TimeSpan.FromSeconds(30));
 }
 
-/// <summary>Catalog §4 "8-bit without declaration" against real Postfix policies: inconsistent fails, refusing both passes.</summary>
+/// <summary>Catalog §4 "8-bit without declaration" against real Postfix policies (inconsistent fails, refusing both passes), and the recommended Postfix content fixes.</summary>
 public sealed class SmtpAudit8BitTests(Postfix8BitServers servers) : IClassFixture<Postfix8BitServers>
 {
     [Fact]
@@ -45,5 +46,23 @@ public sealed class SmtpAudit8BitTests(Postfix8BitServers servers) : IClassFixtu
         var strict = Check(reports[1]);
         Assert.True(strict.GetProperty("status").GetString() == "pass", strict.ToString());
         Assert.StartsWith("refuses undeclared 8-bit data consistently", strict.GetProperty("summary").GetString());
+    }
+
+    // Catalog §4 "Long lines" and "NUL / control bytes": the Postfix fixes the auditor recommends really refuse both.
+    [Fact]
+    public async Task Postfix_with_the_recommended_content_fixes_refuses_the_long_line_and_the_nul_header()
+    {
+        _ = servers;
+        var (_, stdout, stderr) = await PortcullisProcess.RunAsync(
+            ["audit", "smtp", "--json", "--rcpt", "alice@eightbit.test", "--smuggling-wait", "0.3", Postfix8BitServers.ContentFixes],
+            timeout: TimeSpan.FromSeconds(90));
+        var checks = JsonDocument.Parse(stdout).RootElement.GetProperty("checks").EnumerateArray().ToList();
+        JsonElement Check(string id) => checks.Single(c => c.GetProperty("id").GetString() == id);
+        var longData = Check("line.long-data");
+        Assert.True(longData.GetProperty("status").GetString() == "pass", longData + "\n" + stderr);
+        Assert.Equal("refused a 1001-octet text line: 550 5.6.0 Text line longer than 998 octets (RFC 5321 section 4.5.3.1.6)", longData.GetProperty("summary").GetString());
+        var nul = Check("data.nul");
+        Assert.True(nul.GetProperty("status").GetString() == "pass", nul.ToString());
+        Assert.Equal("refused a NUL in the Subject: 550 5.7.1 disallowed character", nul.GetProperty("summary").GetString());
     }
 }

@@ -32,12 +32,15 @@ public sealed class SmtpAuditPortcullisTests
         Assert.All(checks.Where(c => c.GetProperty("id").GetString()!.StartsWith("smuggling.", StringComparison.Ordinal)),
             c => Assert.Equal("pass", c.GetProperty("status").GetString()));
         Assert.Equal(12, checks.Count(c => c.GetProperty("id").GetString()!.StartsWith("smuggling.", StringComparison.Ordinal)));
-        foreach (var id in new[] { "pipelining.discipline", "path.limits", "auth.ntlm-info", "dns.reverse", "data.8bit-undeclared" })
+        foreach (var id in new[] { "pipelining.discipline", "path.limits", "auth.ntlm-info", "dns.reverse", "data.8bit-undeclared", "line.long-data", "data.nul" })
         {
             Assert.Equal("pass", checks.Single(c => c.GetProperty("id").GetString() == id).GetProperty("status").GetString());
         }
         // Portcullis takes undeclared 8-bit data in body and header alike; its PTR matches its greeting.
         Assert.StartsWith("accepts undeclared 8-bit data consistently", checks.Single(c => c.GetProperty("id").GetString() == "data.8bit-undeclared").GetProperty("summary").GetString());
+        // Catalog §4: Portcullis refuses a 1001-octet text line and a NUL in a header at the end of data.
+        Assert.Equal("refused a 1001-octet text line: 550 5.6.0 Message has a line longer than 1000 octets (RFC 5321 §4.5.3.1.6)", checks.Single(c => c.GetProperty("id").GetString() == "line.long-data").GetProperty("summary").GetString());
+        Assert.Equal("refused a NUL in the Subject: 550 5.6.0 Message contains a NUL character", checks.Single(c => c.GetProperty("id").GetString() == "data.nul").GetProperty("summary").GetString());
         Assert.Contains("matches the greeting and EHLO name", checks.Single(c => c.GetProperty("id").GetString() == "dns.reverse").GetProperty("summary").GetString());
     }
 }

@@ -49,7 +49,7 @@ public sealed class SmtpAuditReverseDnsTests
     }
 
     [Fact]
-    public async Task Without_dns_server_a_loopback_target_skips_reverse_dns_and_without_rcpt_the_8bit_check()
+    public async Task Without_dns_server_a_loopback_target_skips_reverse_dns_and_without_rcpt_the_message_content_checks()
     {
         await RelayPeers.EnsureUpAsync();
         var (_, stdout, _) = await PortcullisProcess.RunAsync(["audit", "smtp", "--json", RelayPeers.Closed], timeout: TimeSpan.FromSeconds(60));
@@ -60,5 +60,10 @@ public sealed class SmtpAuditReverseDnsTests
         var eightBit = Check(r, "data.8bit-undeclared");
         Assert.Equal("skipped", eightBit.GetProperty("status").GetString());
         Assert.Contains("--rcpt", eightBit.GetProperty("summary").GetString());
+        foreach (var id in new[] { "line.long-data", "data.nul" })
+        {
+            Assert.Equal("skipped", Check(r, id).GetProperty("status").GetString());
+            Assert.StartsWith("needs a valid recipient: --rcpt", Check(r, id).GetProperty("summary").GetString());
+        }
     }
 }

@@ -122,6 +122,20 @@ public sealed class SmtpAuditTests
     }
 
     [Fact]
+    public async Task Server_cutting_data_lines_at_998_octets_has_the_split_found_and_nul_header_accepted()
+    {
+        await using var splitter = SmtpFakeServer.SplitsLongLines(new IPEndPoint(IPAddress.Parse("127.0.2.16"), 2525));
+        var (exit, r, stderr) = await AuditJsonAsync(splitter.Target, "--rcpt", "alice@fake.test", "--smuggling-wait", "0.3");
+        Assert.True(exit == 1, stderr);
+        var longData = Check(r, "line.long-data");
+        Assert.Equal("fail", Status(longData));
+        Assert.Equal("medium", longData.GetProperty("severity").GetString());
+        Assert.Equal("split a 1001-octet text line: the cut-off \".\" ended the message (250) and the next body line was answered as a command (250)", longData.GetProperty("summary").GetString());
+        Assert.Contains("S: 250 2.0.0 Ok", longData.GetProperty("evidence").GetString());
+        Assert.Equal("fail", Status(Check(r, "data.nul")));
+    }
+
+    [Fact]
     public async Task Stock_postfix_3_7_ends_data_at_bare_lf_and_gets_the_postfix_fix()
     {
         // Postfix 3.7 takes a bare LF as a line end unless smtpd_forbid_bare_newline is set (CVE-2023-51764),
@@ -140,6 +154,18 @@ public sealed class SmtpAuditTests
         Assert.Equal("pass", Status(eightBit));
         Assert.Contains("8-bit body without BODY=8BITMIME: accepted (250); 8-bit Subject without SMTPUTF8: accepted (250)", eightBit.GetProperty("summary").GetString());
         Assert.Contains("C: Subject: Portcullis 8-bit header test", eightBit.GetProperty("evidence").GetString());
+        // Stock Postfix 3.7 takes a 1001-octet text line whole (line_length_limit = 2048): one 250, so a warning
+        // with the Postfix fix; it also takes a NUL in the Subject with 250 (and stores the header cut at the NUL).
+        var longData = Check(r, "line.long-data");
+        Assert.Equal("pass", Status(longData));
+        Assert.StartsWith("warning: accepted a 1001-octet text line (250)", longData.GetProperty("summary").GetString());
+        Assert.Contains("smtp_line_length_limit", longData.GetProperty("fix").GetString());
+        var nul = Check(r, "data.nul");
+        Assert.Equal("fail", Status(nul));
+        Assert.Equal("low", nul.GetProperty("severity").GetString());
+        Assert.StartsWith("accepted a NUL in the Subject (250)", nul.GetProperty("summary").GetString());
+        Assert.Contains("C: Subject: Portcullis NUL header test\\x00 text after the NUL", nul.GetProperty("evidence").GetString());
+        Assert.Contains("message_reject_characters = \\0", nul.GetProperty("fix").GetString());
     }
 
     [Theory]

@@ -11,7 +11,8 @@ namespace Portcullis.EndToEnd.Tests.Audit;
 /// Deliberately broken SMTP servers that no Debian package offers, for the two behaviours issue 4 requires
 /// the auditor to judge: a sink that answers 250 to every recipient and throws the mail away (nmap calls it
 /// an open relay), and a lax receiver that ends DATA at a bare "\n.\n" (SMTP smuggling, catalog §2.2).
-/// Real sockets on 127.0.2.x; nothing is delivered anywhere.
+/// Also one that cuts DATA lines over 1000 octets (catalog §4 "Long lines"). Real sockets on 127.0.2.x;
+/// nothing is delivered anywhere.
 /// </summary>
 public sealed class SmtpFakeServer : IAsyncDisposable
 {
@@ -45,6 +46,28 @@ public sealed class SmtpFakeServer : IAsyncDisposable
         var lax = data.IndexOf("\n.\n", StringComparison.Ordinal);
         var strict = StrictEnd(data);
         return lax < 0 ? strict : strict < 0 ? lax + 3 : Math.Min(lax + 3, strict);
+    });
+
+    /// <summary>
+    /// Reads DATA in lines of at most 1000 octets (998 and CRLF) and carries the rest of a longer line over as
+    /// a line of its own, the silent splitting catalog §4 "Long lines" forbids: a remainder of "." ends the message.
+    /// </summary>
+    public static SmtpFakeServer SplitsLongLines(IPEndPoint ep) => new(ep, data =>
+    {
+        for (var pos = 0; ;)
+        {
+            var crlf = data.IndexOf("\r\n", pos, StringComparison.Ordinal);
+            if (crlf < 0)
+            {
+                return -1;
+            }
+            var line = data[pos..crlf];
+            if (pos > 0 && (line == "." || (line.Length > 998 && line[998..] == ".")))
+            {
+                return crlf + 2;
+            }
+            pos = crlf + 2;
+        }
     });
 
     /// <summary>Offers STARTTLS but keeps the plaintext buffered after it and runs it inside TLS, as servers vulnerable to CVE-2011-0411 did.</summary>

@@ -83,25 +83,12 @@ public static class EightBitCheck
         _ => r is null ? "no answer" : $"deferred ({r})",
     };
 
-    /// <summary>One undeclared transaction: plain MAIL FROM (no BODY=, no SMTPUTF8), the message with its 8-bit octets, the end-of-data reply.</summary>
-    private static async Task<(SmtpReply? Reply, string? Why)> SendAsync(SmtpProbe p, string domain, string rcpt, string what, string subject, string bodyLine, CancellationToken ct)
+    /// <summary>One undeclared transaction: the message with its 8-bit octets (see <see cref="TestMessage"/>).</summary>
+    private static Task<(SmtpReply? Reply, string? Why)> SendAsync(SmtpProbe p, string domain, string rcpt, string what, string subject, string bodyLine, CancellationToken ct)
     {
-        var mail = SessionOpener.NotClosing(await p.CommandAsync($"MAIL FROM:<audit@{domain}>", ct).ConfigureAwait(false));
-        var rc = mail.IsPositive ? SessionOpener.NotClosing(await p.CommandAsync($"RCPT TO:<{rcpt}>", ct).ConfigureAwait(false)) : mail;
-        if (!rc.IsPositive)
-        {
-            return (null, $"--rcpt {rcpt} was not accepted: {rc}");
-        }
-        var data = await p.CommandAsync("DATA", ct).ConfigureAwait(false);
-        if (data.Code != 354)
-        {
-            // A 5xx to DATA is the server refusing this transaction before seeing any octet: unknown, not a verdict.
-            return (data.Class == 5 ? null : data, data.Class == 5 ? $"DATA refused before the {what} was sent: {data}" : null);
-        }
         var msgId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         // The characters above 0x7f are Latin-1 stand-ins for UTF-8 octets: SendRawAsync writes them as single bytes.
-        await p.SendRawAsync(
-            $"From: <audit@{domain}>\r\nTo: <{rcpt}>\r\nSubject: {subject}\r\nMessage-ID: <{msgId}@portcullis.invalid>\r\n\r\n{bodyLine}\r\n.\r\n", ct).ConfigureAwait(false);
-        return (await p.ReadReplyAsync(ct).ConfigureAwait(false), null);
+        return TestMessage.SendAsync(p, rcpt, what,
+            $"From: <audit@{domain}>\r\nTo: <{rcpt}>\r\nSubject: {subject}\r\nMessage-ID: <{msgId}@portcullis.invalid>\r\n\r\n{bodyLine}\r\n", ct);
     }
 }
