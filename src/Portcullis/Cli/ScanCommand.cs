@@ -34,8 +34,14 @@ public static class ScanCommand
         var ports = new Option<string?>("--ports", "-p") { Description = "Ports to discover (default: --smtp-ports with --smtp, plus --proxy-ports with --proxy)." };
         var smtpPorts = new Option<string>("--smtp-ports") { Description = "Ports audited as SMTP.", DefaultValueFactory = _ => "25,587" };
         var proxyPorts = new Option<string>("--proxy-ports") { Description = "Default proxy ports to discover.", DefaultValueFactory = _ => "1080,3128,8080" };
-        var concurrency = new Option<int>("--concurrency") { Description = "Connection attempts in flight during discovery.", DefaultValueFactory = _ => 512 };
-        var rate = new Option<double>("--rate") { Description = "Connection attempts per second during discovery (0: as fast as --concurrency allows).", DefaultValueFactory = _ => 0 };
+        var discoveryMethod = new Option<string>("--discovery")
+        {
+            Description = "How to find open ports: syn (half-open SYN probes over a raw socket: Linux, IPv4, needs CAP_NET_RAW), connect (full TCP connects), or auto: syn where it can run, else connect (the reason is logged).",
+            DefaultValueFactory = _ => "auto",
+        };
+        discoveryMethod.AcceptOnlyFromAmong("auto", "syn", "connect");
+        var concurrency = new Option<int?>("--concurrency") { Description = $"Discovery probes in flight: connect attempts (default {DiscoveryChoice.ConnectConcurrency}), or SYN probes not yet answered (default {DiscoveryChoice.SynConcurrency})." };
+        var rate = new Option<double>("--rate") { Description = "Discovery probes per second: connect attempts, or SYN packets including retransmissions (0: as fast as --concurrency allows).", DefaultValueFactory = _ => 0 };
         var connectTimeout = new Option<double>("--connect-timeout") { Description = "Seconds before a silent port counts as filtered.", DefaultValueFactory = _ => 1.5 };
         var auditConcurrency = new Option<int>("--audit-concurrency") { Description = "Audits running at once.", DefaultValueFactory = _ => 64 };
         var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for each audit step.", DefaultValueFactory = _ => 3 };
@@ -51,13 +57,14 @@ public static class ScanCommand
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Print every audit report in full after the summary." };
 
         var cmd = new Command("scan", $"""
-            Scan networks for open relays and open proxies: TCP connect discovery of the SMTP and proxy ports, then
+            Scan networks for open relays and open proxies: discovery of the SMTP and proxy ports (SYN probes over a raw
+            socket when the process has CAP_NET_RAW, else TCP connects; see --discovery), then
             `audit smtp`-style and `audit proxy` checks of every port that answered, with a live progress bar on a terminal
             and a summary table at the end. {Notice}
             Exit codes: 0 nothing open, 1 something open, 3 inconclusive results, 2 usage error.
             """);
         cmd.Arguments.Add(targets);
-        foreach (var o in new Option[] { smtp, proxy, ports, smtpPorts, proxyPorts, concurrency, rate, connectTimeout, auditConcurrency, timeout,
+        foreach (var o in new Option[] { smtp, proxy, ports, smtpPorts, proxyPorts, discoveryMethod, concurrency, rate, connectTimeout, auditConcurrency, timeout,
                      canary, advertise, throughTo, smtpCanaryListen, smtpCanaryDomain, jsonl, resumeOpt, authorized, dnsServer, verbose })
         {
             cmd.Options.Add(o);
@@ -68,7 +75,7 @@ public static class ScanCommand
             {
                 var settings = new Settings(
                     r.GetValue(targets) ?? [], r.GetValue(smtp), r.GetValue(proxy), r.GetValue(ports), r.GetValue(smtpPorts)!, r.GetValue(proxyPorts)!,
-                    r.GetValue(concurrency), r.GetValue(rate), r.GetValue(connectTimeout), r.GetValue(auditConcurrency), r.GetValue(timeout),
+                    Enum.Parse<DiscoveryMethod>(r.GetValue(discoveryMethod)!, ignoreCase: true), r.GetValue(concurrency), r.GetValue(rate), r.GetValue(connectTimeout), r.GetValue(auditConcurrency), r.GetValue(timeout),
                     r.GetValue(canary), r.GetValue(advertise), r.GetValue(throughTo), r.GetValue(smtpCanaryListen), r.GetValue(smtpCanaryDomain),
                     r.GetValue(jsonl), r.GetValue(resumeOpt),
                     r.GetValue(authorized), r.GetValue(dnsServer), r.GetValue(verbose));
@@ -84,7 +91,7 @@ public static class ScanCommand
     }
 
     private sealed record Settings(string[] Targets, bool Smtp, bool Proxy, string? Ports, string SmtpPorts, string ProxyPorts,
-        int Concurrency, double Rate, double ConnectTimeout, int AuditConcurrency, double Timeout,
+        DiscoveryMethod Discovery, int? Concurrency, double Rate, double ConnectTimeout, int AuditConcurrency, double Timeout,
         string? Canary, string? Advertise, string? ThroughTo, string? SmtpCanaryListen, string? SmtpCanaryDomain, string? Jsonl, string? Resume, bool Authorized, string? DnsServer, bool Verbose);
 
     private static async Task<int> RunAsync(Settings s, CancellationToken ct)
@@ -128,9 +135,9 @@ public static class ScanCommand
             ports = s.Ports is not null ? PortList.Parse(s.Ports)
                 : [.. (doSmtp ? smtpPorts : []).Concat(doProxy || !doSmtp ? PortList.Parse(s.ProxyPorts) : []).Distinct().Order()];
         }
-        if (s.Concurrency is < 1 or > 65536 || s.AuditConcurrency is < 1 or > 4096 || s.Rate < 0 || s.ConnectTimeout is <= 0 or > 60 || s.Timeout is <= 0 or > 600)
+        if (s.Concurrency is < 1 or > 1 << 24 || s.AuditConcurrency is < 1 or > 4096 || s.Rate < 0 || s.ConnectTimeout is <= 0 or > 60 || s.Timeout is <= 0 or > 600)
         {
-            throw new ArgumentException("--concurrency 1-65536, --audit-concurrency 1-4096, --rate >= 0, --connect-timeout 0-60 s, --timeout 0-600 s");
+            throw new ArgumentException("--concurrency 1-16777216, --audit-concurrency 1-4096, --rate >= 0, --connect-timeout 0-60 s, --timeout 0-600 s");
         }
 
         var specs = TargetSpec.ParseAll(targetWords);
@@ -145,6 +152,13 @@ public static class ScanCommand
             throw new ArgumentException($"--resume {s.Resume}: the targets now expand to {space.Count} endpoints, the journal had {resume.Header.Endpoints} (did a domain's MX change?)");
         }
         await Console.Error.WriteLineAsync("portcullis scan: " + Notice).ConfigureAwait(false);
+        var (method, methodReason) = DiscoveryChoice.Resolve(s.Discovery, space);
+        var inFlight = s.Concurrency ?? (method == DiscoveryMethod.Syn ? DiscoveryChoice.SynConcurrency : DiscoveryChoice.ConnectConcurrency);
+        if (method == DiscoveryMethod.Connect && inFlight > 65536)
+        {
+            throw new ArgumentException("--concurrency: at most 65536 connect attempts in flight");
+        }
+        await Console.Error.WriteLineAsync("portcullis scan: discovery by " + methodReason).ConfigureAwait(false);
 
         var step = TimeSpan.FromSeconds(s.Timeout);
         await using var destinations = doProxy
@@ -166,7 +180,7 @@ public static class ScanCommand
         var pacer = new ConnectionPacer(0);
         var options = new ScanOptions
         {
-            Discovery = new DiscoveryOptions { Concurrency = s.Concurrency, Rate = s.Rate, ConnectTimeout = TimeSpan.FromSeconds(s.ConnectTimeout) },
+            Discovery = new DiscoveryOptions { Method = method, Concurrency = inFlight, Rate = s.Rate, ConnectTimeout = TimeSpan.FromSeconds(s.ConnectTimeout) },
             Smtp = doSmtp,
             Proxy = doProxy,
             SmtpPorts = smtpPorts.ToHashSet(),
@@ -207,7 +221,7 @@ public static class ScanCommand
         }
         var runner = new ScanRunner(space, options, journal, resume);
         await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"scanning {space.AddressCount} address(es) x {ports.Count} port(s) ({string.Join(",", ports)}) = {space.Count} endpoints; {s.Concurrency} in flight{(s.Rate > 0 ? $", {s.Rate}/s" : "")}{(resume is not null ? $"; resuming at {resume.Checkpoint}" : "")}")).ConfigureAwait(false);
+            $"scanning {space.AddressCount} address(es) x {ports.Count} port(s) ({string.Join(",", ports)}) = {space.Count} endpoints; {inFlight} in flight{(s.Rate > 0 ? $", {s.Rate}/s" : "")}{(resume is not null ? $"; resuming at {resume.Checkpoint}" : "")}")).ConfigureAwait(false);
 
         var run = runner.RunAsync(ct);
         await ScanProgress.ShowAsync(runner, run).ConfigureAwait(false);

@@ -1,0 +1,430 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Portcullis.Audit.Targets;
+
+namespace Portcullis.Audit.Scan.Syn;
+
+/// <summary>
+/// SYN discovery (half-open scanning, like nmap -sS, masscan and zmap) over a raw IPv4 socket: a sender thread
+/// writes TCP SYNs in batches (sendmmsg), a receiver thread reads the answers in batches (recvmmsg) through a
+/// kernel BPF filter that lets through only ACKs to our source port. Nothing is kept per probe: the sequence
+/// number is a keyed hash (<see cref="SynCookie"/>), so a SYN-ACK or RST is checked against the hash, and the
+/// endpoint it answers is found by arithmetic (<see cref="EndpointSpace.TryIndexOfIPv4"/>). SYN-ACK: open;
+/// RST: closed; silence after one retransmission and <see cref="DiscoveryOptions.ConnectTimeout"/>: filtered.
+/// One bit per endpoint records which have answered (32 KB for a /16 x 4 ports), so silent ones are
+/// retransmitted and the progress and the resume watermark stay exact.
+/// The kernel resets every SYN-ACK itself (no socket owns our source port; we hold it bound, not listening,
+/// so no other program can use it meanwhile): the scanned server never sees a completed connection.
+/// </summary>
+public sealed class SynDiscovery : IPortDiscovery
+{
+    private const int Batch = 64;
+    private const int ReceiveSnap = 128;
+
+    private readonly EndpointSpace _space;
+    private readonly DiscoveryOptions _options;
+    private readonly long _start;
+    private readonly long _end;
+    private readonly long[] _answered; // one bit per endpoint from _start: answered, or given up on
+    private readonly SynCookie _cookie = SynCookie.CreateRandom();
+    private long _doneCursor;
+    private long _answeredCount;
+    private long _answeredBelowDone;
+    private long _receiving = long.MaxValue;
+    private long _open;
+    private long _filtered;
+    private long _packets;
+    private volatile bool _stop;
+
+    public SynDiscovery(EndpointSpace space, DiscoveryOptions options, long startIndex = 0)
+    {
+        if (!space.IsIPv4Only)
+        {
+            throw new ArgumentException("SYN discovery is IPv4 only");
+        }
+        _space = space;
+        _options = options;
+        _start = Math.Min(startIndex, space.Count);
+        _end = space.Count;
+        _doneCursor = _start;
+        _answered = new long[(_end - _start + 63) / 64];
+    }
+
+    /// <summary>Why SYN discovery cannot run here for these targets (null: it can).</summary>
+    public static string? Unavailable(EndpointSpace space)
+    {
+        if (!LinuxRawSocket.Supported)
+        {
+            return "SYN discovery needs raw sockets on Linux (x64 or arm64)";
+        }
+        if (!space.IsIPv4Only)
+        {
+            return "the targets include IPv6 addresses and SYN discovery is IPv4 only";
+        }
+        if (space.Count > 1L << 32)
+        {
+            return "more than 2^32 endpoints (one bit of state each)";
+        }
+        var fd = LinuxRawSocket.Socket(LinuxRawSocket.AfInet, LinuxRawSocket.SockRaw | LinuxRawSocket.SockCloexec, LinuxRawSocket.IpProtoTcp);
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            return $"no CAP_NET_RAW: socket(AF_INET, SOCK_RAW, IPPROTO_TCP) failed ({LinuxRawSocket.ErrorText(errno)})";
+        }
+        LinuxRawSocket.Close(fd);
+        return null;
+    }
+
+    public long Total => _space.Count;
+    public long Open => Interlocked.Read(ref _open);
+    public long Filtered => Interlocked.Read(ref _filtered);
+    /// <summary>Packets sent, retransmissions included.</summary>
+    public long Packets => Interlocked.Read(ref _packets);
+    /// <summary>The TCP source port of the probes (chosen per scan).</summary>
+    public int SourcePort { get; private set; }
+
+    public long Done => Math.Min(_end, Interlocked.Read(ref _doneCursor) + Math.Max(0, Interlocked.Read(ref _answeredCount) - Interlocked.Read(ref _answeredBelowDone)));
+
+    public long Watermark => Math.Min(Interlocked.Read(ref _doneCursor), Interlocked.Read(ref _receiving));
+
+    public async Task RunAsync(Func<IPEndPoint, long, ValueTask> onOpen, CancellationToken ct)
+    {
+        if (_start >= _end)
+        {
+            return;
+        }
+        var fd = LinuxRawSocket.Socket(LinuxRawSocket.AfInet, LinuxRawSocket.SockRaw | LinuxRawSocket.SockCloexec, LinuxRawSocket.IpProtoTcp);
+        if (fd < 0)
+        {
+            throw new InvalidOperationException("SYN discovery: socket(AF_INET, SOCK_RAW, IPPROTO_TCP) failed: " + LinuxRawSocket.ErrorText(Marshal.GetLastPInvokeError()));
+        }
+        // Our source port: held by a bound, never listening TCP socket, so no local program can take it,
+        // and the kernel (finding no listener or connection there) answers each SYN-ACK with a RST.
+        using var portHold = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            portHold.Bind(new IPEndPoint(IPAddress.Any, 0));
+            SourcePort = ((IPEndPoint)portHold.LocalEndPoint!).Port;
+            LinuxRawSocket.SetBuffer(fd, LinuxRawSocket.SoRcvBufForce, LinuxRawSocket.SoRcvBuf, 64 << 20);
+            LinuxRawSocket.SetBuffer(fd, LinuxRawSocket.SoSndBufForce, LinuxRawSocket.SoSndBuf, 4 << 20);
+            if (!LinuxRawSocket.AttachFilter(fd, ReplyFilter(SourcePort)))
+            {
+                throw new InvalidOperationException("SYN discovery: SO_ATTACH_FILTER failed: " + LinuxRawSocket.ErrorText(Marshal.GetLastPInvokeError()));
+            }
+            LinuxRawSocket.SetReceiveTimeout(fd, TimeSpan.FromMilliseconds(20));
+            _space.TryIndexOfIPv4(0, 0, out _); // build the reverse index before the receiver needs it
+
+            Exception? receiverError = null;
+            var receiver = new Thread(() =>
+            {
+                try
+                {
+                    Receive(fd, onOpen);
+                }
+                catch (Exception e)
+                {
+                    receiverError = e;
+                }
+            })
+            { IsBackground = true, Name = "syn-receive" };
+            receiver.Start();
+            try
+            {
+                await Task.Factory.StartNew(() => Send(fd, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // stopped by the user: the watermark says how far we got
+            }
+            finally
+            {
+                _stop = true;
+                receiver.Join();
+            }
+            if (receiverError is not null)
+            {
+                throw new InvalidOperationException("SYN discovery: receiving failed: " + receiverError.Message, receiverError);
+            }
+        }
+        finally
+        {
+            LinuxRawSocket.Close(fd);
+        }
+    }
+
+    /// <summary>
+    /// Classic BPF (on a raw IPv4 socket the program sees the IP header first): accept TCP segments to our
+    /// source port with ACK set (SYN-ACK, RST-ACK), cut to <see cref="ReceiveSnap"/> bytes; drop the rest,
+    /// including our own SYNs, which loopback delivers to this socket too.
+    /// </summary>
+    internal static LinuxRawSocket.SockFilter[] ReplyFilter(int sourcePort) =>
+    [
+        new() { Code = 0x28, K = 6 },                                 // ldh [6]: flags and fragment offset
+        new() { Code = 0x45, JumpTrue = 6, JumpFalse = 0, K = 0x1fff }, // jset #0x1fff: a later fragment -> drop
+        new() { Code = 0xb1, K = 0 },                                 // ldx 4*([0]&0xf): IP header length
+        new() { Code = 0x48, K = 2 },                                 // ldh [x+2]: TCP destination port
+        new() { Code = 0x15, JumpTrue = 0, JumpFalse = 3, K = (uint)sourcePort }, // jeq #port
+        new() { Code = 0x50, K = 13 },                                // ldb [x+13]: TCP flags
+        new() { Code = 0x45, JumpTrue = 0, JumpFalse = 1, K = 0x10 }, // jset #ACK
+        new() { Code = 0x06, K = ReceiveSnap },                       // ret #snap: accept
+        new() { Code = 0x06, K = 0 },                                 // ret #0: drop
+    ];
+
+    private unsafe void Send(int fd, CancellationToken ct)
+    {
+        var msgs = (LinuxRawSocket.MMsgHdr*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(LinuxRawSocket.MMsgHdr)));
+        var iovs = (LinuxRawSocket.IoVec*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(LinuxRawSocket.IoVec)));
+        var names = (LinuxRawSocket.SockAddrIn*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(LinuxRawSocket.SockAddrIn)));
+        var packets = (byte*)NativeMemory.AllocZeroed((nuint)(Batch * TcpSegment.SynLength));
+        using var sources = new SourceAddressCache();
+        for (var k = 0; k < Batch; k++)
+        {
+            iovs[k].Base = packets + (k * TcpSegment.SynLength);
+            iovs[k].Length = TcpSegment.SynLength;
+            msgs[k].Header.Name = &names[k];
+            msgs[k].Header.NameLength = (uint)sizeof(LinuxRawSocket.SockAddrIn);
+            msgs[k].Header.Iov = &iovs[k];
+            msgs[k].Header.IovLength = 1;
+        }
+        var rate = _options.Rate;
+        var chunk = rate > 0 ? (int)Math.Clamp(rate / 200, 1, Batch) : Batch; // bursts of at most 5 ms worth
+        var window = Math.Max(1, _options.Concurrency);
+        var timeout = (long)(_options.ConnectTimeout.TotalSeconds * Stopwatch.Frequency);
+        var retryAfter = timeout / 2;
+        var clock0 = Stopwatch.GetTimestamp();
+        var queued = 0;
+        // (first index after a batch, when it went out): the retransmission and give-up schedules.
+        var retries = new Queue<(long End, long Sent)>();
+        var deadlines = new Queue<(long End, long Sent)>();
+        var next = _start;
+        var retryCursor = _start;
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var now = Stopwatch.GetTimestamp();
+                // Retransmit once what has not answered by half the timeout (a lost SYN or reply).
+                while (retries.Count > 0 && now - retries.Peek().Sent >= retryAfter)
+                {
+                    var (end, _) = retries.Dequeue();
+                    for (; retryCursor < end; retryCursor++)
+                    {
+                        if (!IsAnswered(retryCursor))
+                        {
+                            Queue(retryCursor);
+                        }
+                    }
+                }
+                Flush();
+                // Give up on what is still silent at the timeout: filtered.
+                while (deadlines.Count > 0 && now - deadlines.Peek().Sent >= timeout)
+                {
+                    Finalize(deadlines.Dequeue().End);
+                }
+                if (next >= _end)
+                {
+                    if (Interlocked.Read(ref _answeredCount) - Interlocked.Read(ref _answeredBelowDone) >= _end - Interlocked.Read(ref _doneCursor))
+                    {
+                        Finalize(_end); // every endpoint left has answered: no need to wait
+                    }
+                    if (Interlocked.Read(ref _doneCursor) >= _end)
+                    {
+                        break;
+                    }
+                    Thread.Sleep(1);
+                    continue;
+                }
+                // Outstanding: sent, neither answered nor given up. The window bounds them (--concurrency),
+                // which also keeps the replies within the receive buffer.
+                var outstanding = next - Interlocked.Read(ref _doneCursor) - (Interlocked.Read(ref _answeredCount) - Interlocked.Read(ref _answeredBelowDone));
+                var room = window - outstanding;
+                if (room <= 0)
+                {
+                    Thread.Sleep(1);
+                    continue;
+                }
+                var n = (int)Math.Min(Math.Min(chunk, room), _end - next);
+                for (var k = 0; k < n; k++)
+                {
+                    Queue(next++);
+                }
+                Flush();
+                var sent = Stopwatch.GetTimestamp();
+                retries.Enqueue((next, sent));
+                deadlines.Enqueue((next, sent));
+            }
+        }
+        finally
+        {
+            NativeMemory.Free(msgs);
+            NativeMemory.Free(iovs);
+            NativeMemory.Free(names);
+            NativeMemory.Free(packets);
+        }
+
+        void Queue(long index)
+        {
+            var (block, offset, port) = _space.At(index);
+            var target = (uint)(block.First + offset);
+            if (!sources.TryGet(target, out var source))
+            {
+                return; // no route: stays silent, ends filtered
+            }
+            var sequence = _cookie.SequenceFor(target, port, source, SourcePort);
+            TcpSegment.WriteSyn(new Span<byte>(packets + (queued * TcpSegment.SynLength), TcpSegment.SynLength), source, target, SourcePort, port, sequence);
+            names[queued] = LinuxRawSocket.Address(target, 0);
+            if (++queued == chunk)
+            {
+                Flush();
+            }
+        }
+
+        void Flush()
+        {
+            var done = 0;
+            while (done < queued)
+            {
+                if (rate > 0)
+                {
+                    // Packet k may leave at clock0 + k / rate.
+                    var due = clock0 + (long)(Interlocked.Read(ref _packets) / rate * Stopwatch.Frequency);
+                    while (Stopwatch.GetTimestamp() < due)
+                    {
+                        if (due - Stopwatch.GetTimestamp() > Stopwatch.Frequency / 500)
+                        {
+                            Thread.Sleep(1);
+                        }
+                        else
+                        {
+                            Thread.Yield();
+                        }
+                    }
+                }
+                var r = LinuxRawSocket.SendMMsg(fd, msgs + done, (uint)(queued - done), 0);
+                if (r < 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno is LinuxRawSocket.ENoBufs or LinuxRawSocket.EAgain or LinuxRawSocket.EIntr)
+                    {
+                        Thread.Sleep(1); // queue full: let it drain
+                        continue;
+                    }
+                    r = 1; // this destination refused locally (unreachable, firewall): it stays silent, ends filtered
+                }
+                done += r;
+                Interlocked.Add(ref _packets, r);
+            }
+            queued = 0;
+        }
+    }
+
+    private bool IsAnswered(long index)
+    {
+        var bit = index - _start;
+        return (Volatile.Read(ref _answered[bit >> 6]) & (1L << (int)(bit & 63))) != 0;
+    }
+
+    /// <summary>Sets the endpoint's bit; true for the one caller (receiver or give-up) that set it first.</summary>
+    private bool Claim(long index)
+    {
+        var bit = index - _start;
+        var mask = 1L << (int)(bit & 63);
+        return (Interlocked.Or(ref _answered[bit >> 6], mask) & mask) == 0;
+    }
+
+    /// <summary>Moves the done cursor to <paramref name="end"/>: what has not answered by now is filtered.</summary>
+    private void Finalize(long end)
+    {
+        var cursor = Interlocked.Read(ref _doneCursor);
+        long answered = 0, filtered = 0;
+        for (var i = cursor; i < end; i++)
+        {
+            if (Claim(i))
+            {
+                filtered++;
+            }
+            else
+            {
+                answered++;
+            }
+        }
+        Interlocked.Add(ref _filtered, filtered);
+        Interlocked.Add(ref _answeredBelowDone, answered);
+        Interlocked.Exchange(ref _doneCursor, Math.Max(cursor, end));
+    }
+
+    private unsafe void Receive(int fd, Func<IPEndPoint, long, ValueTask> onOpen)
+    {
+        var msgs = (LinuxRawSocket.MMsgHdr*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(LinuxRawSocket.MMsgHdr)));
+        var iovs = (LinuxRawSocket.IoVec*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(LinuxRawSocket.IoVec)));
+        var buffers = (byte*)NativeMemory.AllocZeroed((nuint)(Batch * ReceiveSnap));
+        try
+        {
+            for (var k = 0; k < Batch; k++)
+            {
+                iovs[k].Base = buffers + (k * ReceiveSnap);
+                iovs[k].Length = ReceiveSnap;
+                msgs[k].Header.Iov = &iovs[k];
+                msgs[k].Header.IovLength = 1;
+            }
+            while (!_stop)
+            {
+                var n = LinuxRawSocket.RecvMMsg(fd, msgs, Batch, LinuxRawSocket.MsgWaitForOne, null);
+                if (n < 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno is LinuxRawSocket.EAgain or LinuxRawSocket.EIntr)
+                    {
+                        continue;
+                    }
+                    throw new InvalidOperationException("recvmmsg failed: " + LinuxRawSocket.ErrorText(errno));
+                }
+                for (var k = 0; k < n; k++)
+                {
+                    var packet = new ReadOnlySpan<byte>(buffers + (k * ReceiveSnap), (int)Math.Min(msgs[k].Length, ReceiveSnap));
+                    Handle(packet, onOpen);
+                }
+            }
+        }
+        finally
+        {
+            NativeMemory.Free(msgs);
+            NativeMemory.Free(iovs);
+            NativeMemory.Free(buffers);
+        }
+    }
+
+    private void Handle(ReadOnlySpan<byte> packet, Func<IPEndPoint, long, ValueTask> onOpen)
+    {
+        if (!TcpSegment.TryParseIPv4(packet, out var r) || r.DestinationPort != SourcePort || (r.Flags & TcpFlags.Ack) == 0)
+        {
+            return;
+        }
+        var synAck = (r.Flags & (TcpFlags.Syn | TcpFlags.Rst)) == TcpFlags.Syn;
+        var reset = (r.Flags & TcpFlags.Rst) != 0;
+        if ((!synAck && !reset)
+            || !_cookie.Acknowledges(r.Source, r.SourcePort, r.Destination, r.DestinationPort, r.Acknowledgment)
+            || !_space.TryIndexOfIPv4(r.Source, r.SourcePort, out var index) || index < _start)
+        {
+            return; // not an answer to one of our probes
+        }
+        // Hold the watermark below this endpoint until its open port has been reported.
+        Interlocked.Exchange(ref _receiving, index);
+        if (Claim(index))
+        {
+            if (synAck)
+            {
+                Interlocked.Increment(ref _open);
+                var pending = onOpen(_space.EndPointAt(index), index);
+                if (!pending.IsCompletedSuccessfully)
+                {
+                    pending.AsTask().GetAwaiter().GetResult();
+                }
+            }
+            Interlocked.Increment(ref _answeredCount);
+        }
+        Interlocked.Exchange(ref _receiving, long.MaxValue);
+    }
+}
