@@ -29,7 +29,6 @@ public sealed class SynDiscovery : IPortDiscovery
     private readonly long _end;
     private readonly long[] _answered; // one bit per endpoint from _start: answered, or given up on
     private readonly SynCookie _cookie = SynCookie.CreateRandom();
-    private long _doneCursor;
     private long _answeredCount;
     private long _answeredBelowDone;
     private long _receiving = long.MaxValue;
@@ -48,7 +47,6 @@ public sealed class SynDiscovery : IPortDiscovery
         _options = options;
         _start = Math.Min(startIndex, space.Count);
         _end = space.Count;
-        _doneCursor = _start;
         _answered = new long[(_end - _start + 63) / 64];
     }
 
@@ -85,9 +83,25 @@ public sealed class SynDiscovery : IPortDiscovery
     /// <summary>The TCP source port of the probes (chosen per scan).</summary>
     public int SourcePort { get; private set; }
 
-    public long Done => Math.Min(_end, Interlocked.Read(ref _doneCursor) + Math.Max(0, Interlocked.Read(ref _answeredCount) - Interlocked.Read(ref _answeredBelowDone)));
+    public long Done => Math.Min(_end, _start + Interlocked.Read(ref _finalized) + Math.Max(0, Interlocked.Read(ref _answeredCount) - Interlocked.Read(ref _answeredBelowDone)));
 
-    public long Watermark => Math.Min(Interlocked.Read(ref _doneCursor), Interlocked.Read(ref _receiving));
+    public long Watermark
+    {
+        get
+        {
+            var low = Interlocked.Read(ref _receiving);
+            var lanes = _lanes;
+            if (lanes.Length == 0)
+            {
+                return _start;
+            }
+            foreach (var lane in lanes)
+            {
+                low = Math.Min(low, Interlocked.Read(ref lane.DoneCursor));
+            }
+            return Math.Min(low, _end);
+        }
+    }
 
     public async Task RunAsync(Func<IPEndPoint, long, ValueTask> onOpen, CancellationToken ct)
     {
@@ -114,6 +128,13 @@ public sealed class SynDiscovery : IPortDiscovery
                 throw new InvalidOperationException("SYN discovery: SO_ATTACH_FILTER failed: " + LinuxRawSocket.ErrorText(Marshal.GetLastPInvokeError()));
             }
             _space.TryIndexOfIPv4(0, 0, out _); // build the reverse index before the receiver needs it
+            // One lane per core, and no more lanes than chunks to share out.
+            var lanes = (int)Math.Clamp(Math.Min(Environment.ProcessorCount, 4), 1, Math.Max(1, (_end - _start + Chunk - 1) / Chunk));
+            _lanes = [.. Enumerable.Range(0, lanes).Select(k => new Lane(k))];
+            foreach (var lane in _lanes)
+            {
+                lane.DoneCursor = Math.Min(FirstOwned(lane.Number), _end);
+            }
 
             Exception? receiverError = null;
             var receiver = new Thread(() =>
@@ -131,7 +152,8 @@ public sealed class SynDiscovery : IPortDiscovery
             receiver.Start();
             try
             {
-                await Task.Factory.StartNew(() => Send(fd, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                await Task.WhenAll(_lanes.Select(lane =>
+                    Task.Factory.StartNew(() => Send(fd, lane, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default))).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -171,7 +193,36 @@ public sealed class SynDiscovery : IPortDiscovery
         new() { Code = 0x06, K = 0 },                                 // ret #0: drop
     ];
 
-    private unsafe void Send(int fd, CancellationToken ct)
+    /// <summary>
+    /// One sending lane (one per core): it owns every <see cref="Lanes"/>-th chunk of <see cref="Chunk"/>
+    /// endpoints, and keeps its own send, retransmission and give-up cursors over them. On loopback the
+    /// kernel handles each packet (the target's SYN-ACK or RST included) in the sender's own system call,
+    /// so lanes on separate cores are what makes the sending side scale.
+    /// </summary>
+    private sealed class Lane(int number)
+    {
+        public int Number { get; } = number;
+        public long DoneCursor;
+        public long AnsweredCount;
+        public long AnsweredBelowDone;
+        public long SentNew;
+        public long Finalized;
+    }
+
+    private const int Chunk = 64;
+    private Lane[] _lanes = [];
+    private long _finalized;
+    private long _sentNew;
+
+    private int Lanes => _lanes.Length;
+
+    private long FirstOwned(int lane) => _start + ((long)lane * Chunk);
+
+    private long NextOwned(long i) => (i + 1 - _start) % Chunk != 0 ? i + 1 : i + 1 + ((long)(Lanes - 1) * Chunk);
+
+    private Lane LaneOf(long index) => _lanes[(int)((index - _start) / Chunk % Lanes)];
+
+    private unsafe void Send(int fd, Lane lane, CancellationToken ct)
     {
         var msgs = (LinuxRawSocket.MMsgHdr*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(LinuxRawSocket.MMsgHdr)));
         var iovs = (LinuxRawSocket.IoVec*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(LinuxRawSocket.IoVec)));
@@ -187,18 +238,19 @@ public sealed class SynDiscovery : IPortDiscovery
             msgs[k].Header.Iov = &iovs[k];
             msgs[k].Header.IovLength = 1;
         }
-        var rate = _options.Rate;
+        var rate = _options.Rate / Lanes;
         var chunk = rate > 0 ? (int)Math.Clamp(rate / 200, 1, Batch) : Batch; // bursts of at most 5 ms worth
         var window = Math.Max(1, _options.Concurrency);
         var timeout = (long)(_options.ConnectTimeout.TotalSeconds * Stopwatch.Frequency);
         var retryAfter = timeout / 2;
         var clock0 = Stopwatch.GetTimestamp();
+        long lanePackets = 0;
         var queued = 0;
-        // (first index after a batch, when it went out): the retransmission and give-up schedules.
+        // (first owned index after a batch, when it went out): the retransmission and give-up schedules.
         var retries = new Queue<(long End, long Sent)>();
         var deadlines = new Queue<(long End, long Sent)>();
-        var next = _start;
-        var retryCursor = _start;
+        var next = FirstOwned(lane.Number);
+        var retryCursor = next;
         try
         {
             while (!ct.IsCancellationRequested)
@@ -208,7 +260,7 @@ public sealed class SynDiscovery : IPortDiscovery
                 while (retries.Count > 0 && now - retries.Peek().Sent >= retryAfter)
                 {
                     var (end, _) = retries.Dequeue();
-                    for (; retryCursor < end; retryCursor++)
+                    for (; retryCursor < end; retryCursor = NextOwned(retryCursor))
                     {
                         if (!IsAnswered(retryCursor))
                         {
@@ -220,15 +272,16 @@ public sealed class SynDiscovery : IPortDiscovery
                 // Give up on what is still silent at the timeout: filtered.
                 while (deadlines.Count > 0 && now - deadlines.Peek().Sent >= timeout)
                 {
-                    Finalize(deadlines.Dequeue().End);
+                    Finalize(lane, deadlines.Dequeue().End);
                 }
                 if (next >= _end)
                 {
-                    if (Interlocked.Read(ref _answeredCount) - Interlocked.Read(ref _answeredBelowDone) >= _end - Interlocked.Read(ref _doneCursor))
+                    if (Interlocked.Read(ref lane.SentNew) - Interlocked.Read(ref lane.Finalized)
+                        - (Interlocked.Read(ref lane.AnsweredCount) - Interlocked.Read(ref lane.AnsweredBelowDone)) <= 0)
                     {
-                        Finalize(_end); // every endpoint left has answered: no need to wait
+                        Finalize(lane, _end); // every endpoint left has answered: no need to wait
                     }
-                    if (Interlocked.Read(ref _doneCursor) >= _end)
+                    if (Interlocked.Read(ref lane.DoneCursor) >= _end)
                     {
                         break;
                     }
@@ -237,18 +290,23 @@ public sealed class SynDiscovery : IPortDiscovery
                 }
                 // Outstanding: sent, neither answered nor given up. The window bounds them (--concurrency),
                 // which also keeps the replies within the receive buffer.
-                var outstanding = next - Interlocked.Read(ref _doneCursor) - (Interlocked.Read(ref _answeredCount) - Interlocked.Read(ref _answeredBelowDone));
+                var outstanding = Interlocked.Read(ref _sentNew) - Interlocked.Read(ref _finalized)
+                    - (Interlocked.Read(ref _answeredCount) - Interlocked.Read(ref _answeredBelowDone));
                 var room = window - outstanding;
                 if (room <= 0)
                 {
                     Thread.Sleep(1);
                     continue;
                 }
-                var n = (int)Math.Min(Math.Min(chunk, room), _end - next);
-                for (var k = 0; k < n; k++)
+                var n = (int)Math.Min(chunk, room);
+                var taken = 0;
+                for (; taken < n && next < _end; taken++)
                 {
-                    Queue(next++);
+                    Queue(next);
+                    next = NextOwned(next);
                 }
+                Interlocked.Add(ref lane.SentNew, taken);
+                Interlocked.Add(ref _sentNew, taken);
                 Flush();
                 var sent = Stopwatch.GetTimestamp();
                 retries.Enqueue((next, sent));
@@ -274,7 +332,7 @@ public sealed class SynDiscovery : IPortDiscovery
             var sequence = _cookie.SequenceFor(target, port, source, SourcePort);
             TcpSegment.WriteSyn(new Span<byte>(packets + (queued * TcpSegment.SynLength), TcpSegment.SynLength), source, target, SourcePort, port, sequence);
             names[queued] = LinuxRawSocket.Address(target, 0);
-            if (++queued == chunk)
+            if (++queued == Batch)
             {
                 Flush();
             }
@@ -287,8 +345,8 @@ public sealed class SynDiscovery : IPortDiscovery
             {
                 if (rate > 0)
                 {
-                    // Packet k may leave at clock0 + k / rate.
-                    var due = clock0 + (long)(Interlocked.Read(ref _packets) / rate * Stopwatch.Frequency);
+                    // This lane's packet k may leave at clock0 + k / (rate per lane).
+                    var due = clock0 + (long)(lanePackets / rate * Stopwatch.Frequency);
                     while (Stopwatch.GetTimestamp() < due)
                     {
                         if (due - Stopwatch.GetTimestamp() > Stopwatch.Frequency / 500)
@@ -301,7 +359,8 @@ public sealed class SynDiscovery : IPortDiscovery
                         }
                     }
                 }
-                var r = LinuxRawSocket.SendMMsg(fd, msgs + done, (uint)(queued - done), 0);
+                var count = rate > 0 ? Math.Min(queued - done, chunk) : queued - done;
+                var r = LinuxRawSocket.SendMMsg(fd, msgs + done, (uint)count, 0);
                 if (r < 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();
@@ -313,6 +372,7 @@ public sealed class SynDiscovery : IPortDiscovery
                     r = 1; // this destination refused locally (unreachable, firewall): it stays silent, ends filtered
                 }
                 done += r;
+                lanePackets += r;
                 Interlocked.Add(ref _packets, r);
             }
             queued = 0;
@@ -333,12 +393,13 @@ public sealed class SynDiscovery : IPortDiscovery
         return (Interlocked.Or(ref _answered[bit >> 6], mask) & mask) == 0;
     }
 
-    /// <summary>Moves the done cursor to <paramref name="end"/>: what has not answered by now is filtered.</summary>
-    private void Finalize(long end)
+    /// <summary>Moves the lane's done cursor to <paramref name="end"/>: what has not answered by now is filtered.</summary>
+    private void Finalize(Lane lane, long end)
     {
-        var cursor = Interlocked.Read(ref _doneCursor);
+        var cursor = Interlocked.Read(ref lane.DoneCursor);
         long answered = 0, filtered = 0;
-        for (var i = cursor; i < end; i++)
+        var i = cursor;
+        for (; i < end; i = NextOwned(i))
         {
             if (Claim(i))
             {
@@ -350,8 +411,11 @@ public sealed class SynDiscovery : IPortDiscovery
             }
         }
         Interlocked.Add(ref _filtered, filtered);
+        Interlocked.Add(ref lane.AnsweredBelowDone, answered);
         Interlocked.Add(ref _answeredBelowDone, answered);
-        Interlocked.Exchange(ref _doneCursor, Math.Max(cursor, end));
+        Interlocked.Add(ref lane.Finalized, answered + filtered);
+        Interlocked.Add(ref _finalized, answered + filtered);
+        Interlocked.Exchange(ref lane.DoneCursor, Math.Max(cursor, i));
     }
 
     private unsafe void Receive(int fd, Func<IPEndPoint, long, ValueTask> onOpen)
@@ -426,6 +490,7 @@ public sealed class SynDiscovery : IPortDiscovery
                     pending.AsTask().GetAwaiter().GetResult();
                 }
             }
+            Interlocked.Increment(ref LaneOf(index).AnsweredCount);
             Interlocked.Increment(ref _answeredCount);
         }
         Interlocked.Exchange(ref _receiving, long.MaxValue);
