@@ -11,7 +11,7 @@ internal static unsafe class LinuxRawSocket
 {
     public const int AfInet = 2;
     public const int SockDgram = 2, SockRaw = 3, SockCloexec = 0x80000;
-    public const int IpProtoTcp = 6, IpProtoUdp = 17;
+    public const int IpProtoTcp = 6, IpProtoUdp = 17, IpProtoRaw = 255;
     public const int SolSocket = 1, SoSndBuf = 7, SoRcvBuf = 8, SoRcvTimeo = 20, SoAttachFilter = 26, SoSndBufForce = 32, SoRcvBufForce = 33;
     public const int MsgDontWait = 0x40, MsgWaitForOne = 0x10000;
     public const int EPerm = 1, EIntr = 4, EAgain = 11, EAcces = 13, ENoBufs = 105;

@@ -7,9 +7,13 @@ using Portcullis.Audit.Targets;
 namespace Portcullis.Audit.Scan.Syn;
 
 /// <summary>
-/// SYN discovery (half-open scanning, like nmap -sS, masscan and zmap) over a raw IPv4 socket: a sender thread
-/// writes TCP SYNs in batches (sendmmsg), a receiver thread reads the answers in batches (recvmmsg) through a
-/// kernel BPF filter that lets through only ACKs to our source port. Nothing is kept per probe: the sequence
+/// SYN discovery (half-open scanning, like nmap -sS, masscan and zmap) over raw IPv4 sockets: sender threads
+/// (one per core) write IPv4 packets carrying TCP SYNs in batches (sendmmsg) on their own IPPROTO_RAW
+/// sockets, a receiver thread reads the answers in batches (recvmmsg) on a raw TCP socket through a kernel
+/// BPF filter that lets through only ACKs to our source port. The senders' sockets are send-only (raw(7):
+/// an IPPROTO_RAW socket receives nothing), so no lock is shared between senders and receiver: with one
+/// socket for all, the kernel queued each loopback reply on the sender's socket backlog while it held
+/// the socket lock, and the other sender waited for that lock. Nothing is kept per probe: the sequence
 /// number is a keyed hash (<see cref="SynCookie"/>), so a SYN-ACK or RST is checked against the hash, and the
 /// endpoint it answers is found by arithmetic (<see cref="EndpointSpace.TryIndexOfIPv4"/>). SYN-ACK: open;
 /// RST: closed; silence after one retransmission and <see cref="DiscoveryOptions.ConnectTimeout"/>: filtered.
@@ -122,7 +126,6 @@ public sealed class SynDiscovery : IPortDiscovery
             portHold.Bind(new IPEndPoint(IPAddress.Any, 0));
             SourcePort = ((IPEndPoint)portHold.LocalEndPoint!).Port;
             LinuxRawSocket.SetBuffer(fd, LinuxRawSocket.SoRcvBufForce, LinuxRawSocket.SoRcvBuf, 64 << 20);
-            LinuxRawSocket.SetBuffer(fd, LinuxRawSocket.SoSndBufForce, LinuxRawSocket.SoSndBuf, 4 << 20);
             if (!LinuxRawSocket.AttachFilter(fd, ReplyFilter(SourcePort)))
             {
                 throw new InvalidOperationException("SYN discovery: SO_ATTACH_FILTER failed: " + LinuxRawSocket.ErrorText(Marshal.GetLastPInvokeError()));
@@ -153,7 +156,7 @@ public sealed class SynDiscovery : IPortDiscovery
             try
             {
                 await Task.WhenAll(_lanes.Select(lane =>
-                    Task.Factory.StartNew(() => Send(fd, lane, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default))).ConfigureAwait(false);
+                    Task.Factory.StartNew(() => Send(lane, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default))).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -222,17 +225,23 @@ public sealed class SynDiscovery : IPortDiscovery
 
     private Lane LaneOf(long index) => _lanes[(int)((index - _start) / Chunk % Lanes)];
 
-    private unsafe void Send(int fd, Lane lane, CancellationToken ct)
+    private unsafe void Send(Lane lane, CancellationToken ct)
     {
+        var fd = LinuxRawSocket.Socket(LinuxRawSocket.AfInet, LinuxRawSocket.SockRaw | LinuxRawSocket.SockCloexec, LinuxRawSocket.IpProtoRaw);
+        if (fd < 0)
+        {
+            throw new InvalidOperationException("SYN discovery: socket(AF_INET, SOCK_RAW, IPPROTO_RAW) failed: " + LinuxRawSocket.ErrorText(Marshal.GetLastPInvokeError()));
+        }
+        LinuxRawSocket.SetBuffer(fd, LinuxRawSocket.SoSndBufForce, LinuxRawSocket.SoSndBuf, 4 << 20);
         var msgs = (LinuxRawSocket.MMsgHdr*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(LinuxRawSocket.MMsgHdr)));
         var iovs = (LinuxRawSocket.IoVec*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(LinuxRawSocket.IoVec)));
         var names = (LinuxRawSocket.SockAddrIn*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(LinuxRawSocket.SockAddrIn)));
-        var packets = (byte*)NativeMemory.AllocZeroed((nuint)(Batch * TcpSegment.SynLength));
+        var packets = (byte*)NativeMemory.AllocZeroed((nuint)(Batch * TcpSegment.SynPacketLength));
         using var sources = new SourceAddressCache();
         for (var k = 0; k < Batch; k++)
         {
-            iovs[k].Base = packets + (k * TcpSegment.SynLength);
-            iovs[k].Length = TcpSegment.SynLength;
+            iovs[k].Base = packets + (k * TcpSegment.SynPacketLength);
+            iovs[k].Length = TcpSegment.SynPacketLength;
             msgs[k].Header.Name = &names[k];
             msgs[k].Header.NameLength = (uint)sizeof(LinuxRawSocket.SockAddrIn);
             msgs[k].Header.Iov = &iovs[k];
@@ -319,6 +328,7 @@ public sealed class SynDiscovery : IPortDiscovery
             NativeMemory.Free(iovs);
             NativeMemory.Free(names);
             NativeMemory.Free(packets);
+            LinuxRawSocket.Close(fd);
         }
 
         void Queue(long index)
@@ -330,7 +340,7 @@ public sealed class SynDiscovery : IPortDiscovery
                 return; // no route: stays silent, ends filtered
             }
             var sequence = _cookie.SequenceFor(target, port, source, SourcePort);
-            TcpSegment.WriteSyn(new Span<byte>(packets + (queued * TcpSegment.SynLength), TcpSegment.SynLength), source, target, SourcePort, port, sequence);
+            TcpSegment.WriteSynPacket(new Span<byte>(packets + (queued * TcpSegment.SynPacketLength), TcpSegment.SynPacketLength), source, target, SourcePort, port, sequence);
             names[queued] = LinuxRawSocket.Address(target, 0);
             if (++queued == Batch)
             {

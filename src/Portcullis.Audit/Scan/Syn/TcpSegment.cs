@@ -47,6 +47,46 @@ public static class TcpSegment
         BinaryPrimitives.WriteUInt16BigEndian(s[16..], Checksum(source, target, s));
     }
 
+    /// <summary>An IPv4 header (20 bytes) and a SYN: what goes out of an IPPROTO_RAW socket.</summary>
+    public const int SynPacketLength = 20 + SynLength;
+
+    /// <summary>
+    /// Writes an IPv4 header (RFC 791 §3.1, no options) followed by the SYN of <see cref="WriteSyn"/>. The
+    /// kernel always fills in the total length and the header checksum on a raw socket with IP_HDRINCL, and
+    /// the identification when it is zero (raw(7)); we write them anyway so the bytes are a whole packet.
+    /// </summary>
+    public static void WriteSynPacket(Span<byte> packet, uint source, uint target, int sourcePort, int targetPort, uint sequence)
+    {
+        var ip = packet[..20];
+        ip[0] = 0x45;                                                // version 4, header length 5 words
+        ip[1] = 0;                                                   // DSCP/ECN
+        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], SynPacketLength);
+        BinaryPrimitives.WriteUInt16BigEndian(ip[4..], 0);           // identification: the kernel picks one
+        BinaryPrimitives.WriteUInt16BigEndian(ip[6..], 0);           // no flags, fragment offset 0
+        ip[8] = 64;                                                  // TTL
+        ip[9] = ProtocolTcp;
+        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], 0);
+        BinaryPrimitives.WriteUInt32BigEndian(ip[12..], source);
+        BinaryPrimitives.WriteUInt32BigEndian(ip[16..], target);
+        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], HeaderChecksum(ip));
+        WriteSyn(packet[20..], source, target, sourcePort, targetPort, sequence);
+    }
+
+    /// <summary>The IPv4 header checksum (RFC 791 §3.1): one's complement of the one's complement sum of the header's 16-bit words.</summary>
+    public static ushort HeaderChecksum(ReadOnlySpan<byte> header)
+    {
+        ulong sum = 0;
+        for (var i = 0; i + 1 < header.Length; i += 2)
+        {
+            sum += BinaryPrimitives.ReadUInt16BigEndian(header[i..]);
+        }
+        while (sum >> 16 != 0)
+        {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        return (ushort)~sum;
+    }
+
     /// <summary>
     /// The TCP checksum: the 16-bit one's complement of the one's complement sum (RFC 1071) of the
     /// pseudo-header (source, destination, zero, protocol 6, TCP length) and the segment with its checksum

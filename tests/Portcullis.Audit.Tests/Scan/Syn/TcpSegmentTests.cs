@@ -20,6 +20,16 @@ public class TcpSegmentTests
     }
 
     [Fact]
+    public void Syn_packet_is_the_known_good_ipv4_header_then_the_syn()
+    {
+        var packet = new byte[TcpSegment.SynPacketLength];
+        TcpSegment.WriteSynPacket(packet, Ip(192, 0, 2, 1), Ip(198, 51, 100, 7), 40000, 25, 0x01020304);
+        // IPv4: version 4, IHL 5, length 44, id 0, no fragmentation, TTL 64, TCP, header checksum 0x8e90.
+        Assert.Equal("4500002c0000000040068e90c0000201c6336407" + "9c400019010203040000000060020400078b0000020405b4", Convert.ToHexStringLower(packet));
+        Assert.Equal(0, TcpSegment.HeaderChecksum(packet.AsSpan(0, 20)));
+    }
+
+    [Fact]
     public void Loopback_syn_checksum_matches_the_independent_computation()
     {
         var segment = new byte[TcpSegment.SynLength];
