@@ -41,6 +41,7 @@ public sealed class EndpointSpace
     public IReadOnlyList<AddressBlock> Blocks => [.. _entries.Select(e => e.Block)];
 
     /// <summary>Finds the block, address offset and port of endpoint <paramref name="index"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public (AddressBlock Block, UInt128 Offset, int Port) At(long index)
     {
         if (index < 0 || index >= Count)
@@ -79,6 +80,7 @@ public sealed class EndpointSpace
     /// The reverse of <see cref="At"/> for IPv4: the number of endpoint (address, port), where SYN discovery
     /// maps a reply back to its probe. With overlapping blocks, the first block (in start order) holding it.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool TryIndexOfIPv4(uint address, int port, out long index)
     {
         var v4 = _v4 ??= BuildIPv4Index();

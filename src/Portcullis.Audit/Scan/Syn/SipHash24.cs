@@ -10,6 +10,7 @@ namespace Portcullis.Audit.Scan.Syn;
 /// </summary>
 public static class SipHash24
 {
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static ulong Hash(ulong k0, ulong k1, ReadOnlySpan<byte> message)
     {
         var v0 = k0 ^ 0x736f6d6570736575UL;

@@ -23,6 +23,7 @@ internal sealed unsafe class SourceAddressCache : IDisposable
     }
 
     /// <summary>False when there is no route (or the target is a broadcast address): no probe goes out, the endpoint ends filtered.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool TryGet(uint target, out uint source)
     {
         if (_has && target == _lastTarget)

@@ -30,6 +30,7 @@ public sealed class SynCookie
     }
 
     /// <summary>The sequence number of the SYN from <paramref name="source"/>:<paramref name="sourcePort"/> to <paramref name="target"/>:<paramref name="targetPort"/> (addresses as host-order numbers).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public uint SequenceFor(uint target, int targetPort, uint source, int sourcePort)
     {
         Span<byte> m = stackalloc byte[12];

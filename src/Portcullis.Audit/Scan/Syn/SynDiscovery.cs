@@ -25,6 +25,7 @@ namespace Portcullis.Audit.Scan.Syn;
 public sealed class SynDiscovery : IPortDiscovery
 {
     private const int Batch = 64;
+    private const int ReceiveBatch = 256;
     private const int ReceiveSnap = 128;
 
     private readonly EndpointSpace _space;
@@ -225,6 +226,7 @@ public sealed class SynDiscovery : IPortDiscovery
 
     private Lane LaneOf(long index) => _lanes[(int)((index - _start) / Chunk % Lanes)];
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private unsafe void Send(Lane lane, CancellationToken ct)
     {
         var fd = LinuxRawSocket.Socket(LinuxRawSocket.AfInet, LinuxRawSocket.SockRaw | LinuxRawSocket.SockCloexec, LinuxRawSocket.IpProtoRaw);
@@ -404,6 +406,7 @@ public sealed class SynDiscovery : IPortDiscovery
     }
 
     /// <summary>Moves the lane's done cursor to <paramref name="end"/>: what has not answered by now is filtered.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void Finalize(Lane lane, long end)
     {
         var cursor = Interlocked.Read(ref lane.DoneCursor);
@@ -428,14 +431,15 @@ public sealed class SynDiscovery : IPortDiscovery
         Interlocked.Exchange(ref lane.DoneCursor, Math.Max(cursor, i));
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private unsafe void Receive(int fd, Func<IPEndPoint, long, ValueTask> onOpen)
     {
-        var msgs = (LinuxRawSocket.MMsgHdr*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(LinuxRawSocket.MMsgHdr)));
-        var iovs = (LinuxRawSocket.IoVec*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(LinuxRawSocket.IoVec)));
-        var buffers = (byte*)NativeMemory.AllocZeroed((nuint)(Batch * ReceiveSnap));
+        var msgs = (LinuxRawSocket.MMsgHdr*)NativeMemory.AllocZeroed((nuint)(ReceiveBatch * sizeof(LinuxRawSocket.MMsgHdr)));
+        var iovs = (LinuxRawSocket.IoVec*)NativeMemory.AllocZeroed((nuint)(ReceiveBatch * sizeof(LinuxRawSocket.IoVec)));
+        var buffers = (byte*)NativeMemory.AllocZeroed((nuint)(ReceiveBatch * ReceiveSnap));
         try
         {
-            for (var k = 0; k < Batch; k++)
+            for (var k = 0; k < ReceiveBatch; k++)
             {
                 iovs[k].Base = buffers + (k * ReceiveSnap);
                 iovs[k].Length = ReceiveSnap;
@@ -447,7 +451,7 @@ public sealed class SynDiscovery : IPortDiscovery
             // holds far more than the millisecond of replies that arrive while we sleep.
             while (!_stop)
             {
-                var n = LinuxRawSocket.RecvMMsg(fd, msgs, Batch, LinuxRawSocket.MsgDontWait, null);
+                var n = LinuxRawSocket.RecvMMsg(fd, msgs, ReceiveBatch, LinuxRawSocket.MsgDontWait, null);
                 if (n < 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();
@@ -473,6 +477,7 @@ public sealed class SynDiscovery : IPortDiscovery
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void Handle(ReadOnlySpan<byte> packet, Func<IPEndPoint, long, ValueTask> onOpen)
     {
         if (!TcpSegment.TryParseIPv4(packet, out var r) || r.DestinationPort != SourcePort || (r.Flags & TcpFlags.Ack) == 0)

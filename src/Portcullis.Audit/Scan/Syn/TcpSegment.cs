@@ -29,6 +29,7 @@ public static class TcpSegment
     private const int ProtocolTcp = 6;
 
     /// <summary>Writes a SYN from source:sourcePort to target:targetPort with sequence number <paramref name="sequence"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void WriteSyn(Span<byte> segment, uint source, uint target, int sourcePort, int targetPort, uint sequence)
     {
         var s = segment[..SynLength];
@@ -55,6 +56,7 @@ public static class TcpSegment
     /// kernel always fills in the total length and the header checksum on a raw socket with IP_HDRINCL, and
     /// the identification when it is zero (raw(7)); we write them anyway so the bytes are a whole packet.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void WriteSynPacket(Span<byte> packet, uint source, uint target, int sourcePort, int targetPort, uint sequence)
     {
         var ip = packet[..20];
@@ -92,6 +94,7 @@ public static class TcpSegment
     /// pseudo-header (source, destination, zero, protocol 6, TCP length) and the segment with its checksum
     /// field taken as it stands (zero when computing; a received segment sums to 0 when it is valid).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static ushort Checksum(uint source, uint destination, ReadOnlySpan<byte> segment)
     {
         ulong sum = (source >> 16) + (source & 0xffff) + (destination >> 16) + (destination & 0xffff)
@@ -113,6 +116,7 @@ public static class TcpSegment
     }
 
     /// <summary>Reads an IPv4 packet carrying a TCP segment (the first fragment, at least the 20-byte TCP header).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool TryParseIPv4(ReadOnlySpan<byte> packet, out TcpReply reply)
     {
         reply = default;
