@@ -106,6 +106,15 @@ internal static unsafe class LinuxRawSocket
         _ => "errno " + errno,
     };
 
+    [DllImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
+    public static extern int GetSockOpt(int fd, int level, int name, void* value, int* length);
+
+    public static int GetInt(int fd, int level, int name)
+    {
+        int value = 0, length = sizeof(int);
+        return GetSockOpt(fd, level, name, &value, &length) == 0 ? value : 0;
+    }
+
     public static bool SetInt(int fd, int level, int name, int value) => SetSockOpt(fd, level, name, &value, sizeof(int)) == 0;
 
     /// <summary>Sets a socket buffer size: the FORCE variant (CAP_NET_ADMIN) passes net.core.[rw]mem_max, else the plain one.</summary>

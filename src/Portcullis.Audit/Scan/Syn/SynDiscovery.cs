@@ -127,6 +127,11 @@ public sealed class SynDiscovery : IPortDiscovery
             portHold.Bind(new IPEndPoint(IPAddress.Any, 0));
             SourcePort = ((IPEndPoint)portHold.LocalEndPoint!).Port;
             LinuxRawSocket.SetBuffer(fd, LinuxRawSocket.SoRcvBufForce, LinuxRawSocket.SoRcvBuf, 64 << 20);
+            // Replies not yet read count as outstanding, so the window also bounds what waits in the receive
+            // buffer: keep it within the buffer the kernel granted (SO_RCVBUFFORCE needs CAP_NET_ADMIN; with
+            // CAP_NET_RAW alone, net.core.rmem_max applies), at about 2 KB of buffer per reply, so no reply is
+            // dropped for want of room.
+            _window = (int)Math.Clamp(LinuxRawSocket.GetInt(fd, LinuxRawSocket.SolSocket, LinuxRawSocket.SoRcvBuf) / 2048L, 64, Math.Max(64, _options.Concurrency));
             if (!LinuxRawSocket.AttachFilter(fd, ReplyFilter(SourcePort)))
             {
                 throw new InvalidOperationException("SYN discovery: SO_ATTACH_FILTER failed: " + LinuxRawSocket.ErrorText(Marshal.GetLastPInvokeError()));
@@ -217,6 +222,7 @@ public sealed class SynDiscovery : IPortDiscovery
     private Lane[] _lanes = [];
     private long _finalized;
     private long _sentNew;
+    private int _window = int.MaxValue;
 
     private int Lanes => _lanes.Length;
 
@@ -251,7 +257,7 @@ public sealed class SynDiscovery : IPortDiscovery
         }
         var rate = _options.Rate / Lanes;
         var chunk = rate > 0 ? (int)Math.Clamp(rate / 200, 1, Batch) : Batch; // bursts of at most 5 ms worth
-        var window = Math.Max(1, _options.Concurrency);
+        var window = Math.Min(Math.Max(1, _options.Concurrency), _window);
         var timeout = (long)(_options.ConnectTimeout.TotalSeconds * Stopwatch.Frequency);
         var retryAfter = timeout / 2;
         var clock0 = Stopwatch.GetTimestamp();
