@@ -291,6 +291,7 @@ public sealed class SynDiscovery : IPortDiscovery
                 {
                     Finalize(lane, deadlines.Dequeue().End);
                 }
+                Advance(lane, next);
                 if (next >= _end)
                 {
                     if (Interlocked.Read(ref lane.SentNew) - Interlocked.Read(ref lane.Finalized)
@@ -409,6 +410,42 @@ public sealed class SynDiscovery : IPortDiscovery
         var bit = index - _start;
         var mask = 1L << (int)(bit & 63);
         return (Interlocked.Or(ref _answered[bit >> 6], mask) & mask) == 0;
+    }
+
+    /// <summary>
+    /// Moves the lane's done cursor over the endpoints that have answered, up to the first silent one (or
+    /// <paramref name="limit"/>), so the resume watermark and the progress follow the answers instead of
+    /// trailing by the timeout. A lane's chunk is exactly one word of the answered bitmap.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private void Advance(Lane lane, long limit)
+    {
+        var cursor = Interlocked.Read(ref lane.DoneCursor);
+        long answered = 0;
+        while (cursor < limit)
+        {
+            var bit = cursor - _start;
+            if ((bit & 63) == 0 && cursor + Chunk <= limit && Volatile.Read(ref _answered[bit >> 6]) == -1L)
+            {
+                answered += Chunk;
+                cursor = NextOwned(cursor + Chunk - 1);
+                continue;
+            }
+            if (!IsAnswered(cursor))
+            {
+                break;
+            }
+            answered++;
+            cursor = NextOwned(cursor);
+        }
+        if (answered > 0)
+        {
+            Interlocked.Add(ref lane.AnsweredBelowDone, answered);
+            Interlocked.Add(ref _answeredBelowDone, answered);
+            Interlocked.Add(ref lane.Finalized, answered);
+            Interlocked.Add(ref _finalized, answered);
+            Interlocked.Exchange(ref lane.DoneCursor, cursor);
+        }
     }
 
     /// <summary>Moves the lane's done cursor to <paramref name="end"/>: what has not answered by now is filtered.</summary>
