@@ -23,6 +23,7 @@ public sealed class MailServer : IAsyncDisposable
     private readonly List<Task> _background = [];
     private IDirectoryStore? _directory;
     private IMessageQueue? _queue;
+    private InlineLocalDelivery? _inline;
 
     public MailServer(PortcullisSettings settings, ILoggerFactory loggers)
     {
@@ -50,10 +51,13 @@ public sealed class MailServer : IAsyncDisposable
         _log.LogInformation("TLS certificate {Source}, subject {Subject}, expires {Expiry:u}", certSource, certificate.Subject, certificate.NotAfter.ToUniversalTime());
 
         var directory = _directory;
+        var maildirs = new MaildirWriter(_settings.Storage.DataDir, batchDurability: Environment.GetEnvironmentVariable("XDUR") is { } xd ? Enum.Parse<MaildirBatchDurability>(xd) : OperatingSystem.IsLinux() ? MaildirBatchDurability.SyncFs : MaildirBatchDurability.ParallelFsync);
+        _inline = new InlineLocalDelivery(maildirs, _settings.Server.Hostname);
         var context = new ServerContext(_settings, () => snapshots.Current, _queue, certificate, _loggers.CreateLogger("portcullis.smtp"))
         {
             Stopping = _stopping.Token,
             SignOutbound = new Dkim.DkimSigning(_settings.Storage.DataDir).Sign,
+            InlineDelivery = _inline,
             FindCredential = async (user, token) =>
             {
                 try
@@ -83,7 +87,7 @@ public sealed class MailServer : IAsyncDisposable
             _log.LogInformation("running as user {User} from now on", user);
         }
 
-        var local = new LocalDeliveryAgent(_queue, new MaildirMailboxDelivery(_settings.Storage.DataDir, _settings.Server.Hostname), _loggers.CreateLogger("portcullis.delivery"));
+        var local = new LocalDeliveryAgent(_queue, new MaildirMailboxDelivery(maildirs, _settings.Server.Hostname), _loggers.CreateLogger("portcullis.delivery"));
         _background.Add(local.RunAsync(_stopping.Token));
         var remote = new Remote.RemoteDeliveryAgent(_queue, _settings, () => snapshots.Current, _loggers.CreateLogger("portcullis.delivery.remote"));
         _background.Add(remote.RunAsync(_stopping.Token));
@@ -114,6 +118,10 @@ public sealed class MailServer : IAsyncDisposable
         foreach (var l in _listeners)
         {
             await l.DisposeAsync().ConfigureAwait(false);
+        }
+        if (_inline is not null)
+        {
+            await _inline.DisposeAsync().ConfigureAwait(false);
         }
         if (_queue is not null)
         {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using Portcullis.Server.Directory;
 
@@ -64,21 +65,21 @@ public sealed class MaildirWriter
     }
 
     /// <summary>Delivers one copy durably. Throws (IOException, UnauthorizedAccessException) when it cannot; retry with the same name.</summary>
-    public async Task<MaildirResult> DeliverAsync(MaildirMessage message, CancellationToken cancellationToken = default)
+    public async Task<MaildirResult> DeliverAsync(MaildirMessage message, CancellationToken cancellationToken = default, bool nameIsNew = false)
     {
         ArgumentNullException.ThrowIfNull(message);
         cancellationToken.ThrowIfCancellationRequested();
         MaildirResult? result = null;
         // The fsyncs block for milliseconds: keep them off the thread pool.
-        await MaildirIoThreads.Run(() => result = Deliver(message)).ConfigureAwait(false);
+        await MaildirIoThreads.Run(() => result = Deliver(message, nameIsNew)).ConfigureAwait(false);
         return result!;
     }
 
-    private MaildirResult Deliver(MaildirMessage message)
+    private MaildirResult Deliver(MaildirMessage message, bool nameIsNew)
     {
         ValidateName(message.UniqueName);
         var maildir = EnsureMaildir(message.Mailbox);
-        if (FindExisting(maildir, message.UniqueName) is { } existing)
+        if (!nameIsNew && FindExisting(maildir, message.UniqueName) is { } existing)
         {
             return new MaildirResult(message, MaildirOutcome.AlreadyDelivered, existing);
         }
@@ -94,8 +95,10 @@ public sealed class MaildirWriter
     /// (see <see cref="MaildirBatchDurability"/>). Never throws for one copy's failure: each result says
     /// Delivered, AlreadyDelivered or Failed; a Failed copy can be retried with the same name.
     /// Copies sharing a unique name and mailbox in one batch are a caller error (the first wins).
+    /// <paramref name="namesAreNew"/>: the caller made every name moments ago (a fresh queue id), so no
+    /// earlier attempt can have delivered it and the per-copy look-up in new/ and cur/ is skipped.
     /// </summary>
-    public async Task<IReadOnlyList<MaildirResult>> DeliverBatchAsync(IReadOnlyList<MaildirMessage> messages, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<MaildirResult>> DeliverBatchAsync(IReadOnlyList<MaildirMessage> messages, CancellationToken cancellationToken = default, bool namesAreNew = false)
     {
         ArgumentNullException.ThrowIfNull(messages);
         if (BatchDurability == MaildirBatchDurability.PerMessage || messages.Count == 1)
@@ -103,7 +106,7 @@ public sealed class MaildirWriter
             var sequential = new List<MaildirResult>(messages.Count);
             foreach (var m in messages)
             {
-                sequential.Add(await CatchAsync(m, () => DeliverAsync(m, cancellationToken)).ConfigureAwait(false));
+                sequential.Add(await CatchAsync(m, () => DeliverAsync(m, cancellationToken, namesAreNew)).ConfigureAwait(false));
             }
             return sequential;
         }
@@ -133,7 +136,7 @@ public sealed class MaildirWriter
             {
                 ValidateName(m.UniqueName);
                 var maildir = EnsureMaildir(m.Mailbox);
-                if (FindExisting(maildir, m.UniqueName, curIndex) is { } existing)
+                if (!namesAreNew && FindExisting(maildir, m.UniqueName, curIndex) is { } existing)
                 {
                     results[i] = new MaildirResult(m, MaildirOutcome.AlreadyDelivered, existing);
                     return;
@@ -306,12 +309,53 @@ public sealed class MaildirWriter
     private string WriteTmp(string maildir, MaildirMessage message, bool flushToDisk)
     {
         var tmp = Path.Combine(maildir, "tmp", message.UniqueName);
+        var length = 0;
+        foreach (var segment in message.Content)
+        {
+            length += segment.Length;
+        }
+        // The whole copy is assembled first and written with one pwrite(2): no FileStream buffer, no seek.
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, length));
+        try
+        {
+            var written = _unixLineEndings ? CopyWithLf(message.Content, buffer) : CopyAsIs(message.Content, buffer);
+            using var file = CreateTmpFile(tmp);
+            try
+            {
+                RandomAccess.Write(file.SafeFileHandle, buffer.AsSpan(0, written), 0);
+                if (flushToDisk)
+                {
+                    file.Flush(flushToDisk: true); // fsync(2)
+                }
+            }
+            catch
+            {
+                file.Dispose();
+                TryDelete(tmp);
+                throw;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return tmp;
+    }
+
+    /// <summary>
+    /// Creates a tmp/ file that did not exist (O_EXCL), replacing a leftover of a crashed attempt. CreateNew
+    /// rather than Create: .NET truncates an opened Create file with ftruncate(2), and on ext4 a truncate
+    /// marks the inode for write-back at close (auto_da_alloc), which put a synchronous flush into every
+    /// copy. FileShare.ReadWrite: .NET takes no flock(2) then; nothing else opens our tmp/ files.
+    /// </summary>
+    private static FileStream CreateTmpFile(string tmp)
+    {
         var options = new FileStreamOptions
         {
-            Mode = System.IO.FileMode.Create, // a leftover from a crashed attempt is simply replaced
+            Mode = System.IO.FileMode.CreateNew,
             Access = FileAccess.Write,
-            Share = FileShare.None,
-            BufferSize = 64 * 1024,
+            Share = FileShare.ReadWrite,
+            BufferSize = 0,
         };
         if (!OperatingSystem.IsWindows())
         {
@@ -319,35 +363,30 @@ public sealed class MaildirWriter
         }
         try
         {
-            // Synchronous writes: they only fill the page cache; the fsync below is the slow part.
-            using var file = new FileStream(tmp, options);
-            if (_unixLineEndings)
-            {
-                WriteWithLf(file, message.Content);
-            }
-            else
-            {
-                foreach (var segment in message.Content)
-                {
-                    file.Write(segment.Span);
-                }
-            }
-            if (flushToDisk)
-            {
-                file.Flush(flushToDisk: true); // fsync(2)
-            }
+            return new FileStream(tmp, options);
         }
-        catch
+        catch (IOException) when (File.Exists(tmp))
         {
-            TryDelete(tmp);
-            throw;
+            File.Delete(tmp);
+            return new FileStream(tmp, options);
         }
-        return tmp;
     }
 
-    /// <summary>Writes the segments with every CRLF turned into LF (a CRLF split across two segments included); a lone CR stays.</summary>
-    private static void WriteWithLf(FileStream file, IReadOnlyList<ReadOnlyMemory<byte>> content)
+    private static int CopyAsIs(IReadOnlyList<ReadOnlyMemory<byte>> content, byte[] into)
     {
+        var at = 0;
+        foreach (var segment in content)
+        {
+            segment.Span.CopyTo(into.AsSpan(at));
+            at += segment.Length;
+        }
+        return at;
+    }
+
+    /// <summary>Copies the segments with every CRLF turned into LF (a CRLF split across two segments included); a lone CR stays.</summary>
+    private static int CopyWithLf(IReadOnlyList<ReadOnlyMemory<byte>> content, byte[] into)
+    {
+        var at = 0;
         var heldCr = false;
         foreach (var segment in content)
         {
@@ -360,7 +399,7 @@ public sealed class MaildirWriter
             {
                 if (rest[0] != (byte)'\n')
                 {
-                    file.WriteByte((byte)'\r');
+                    into[at++] = (byte)'\r';
                 }
                 heldCr = false;
             }
@@ -369,10 +408,12 @@ public sealed class MaildirWriter
                 var cr = rest.IndexOf((byte)'\r');
                 if (cr < 0)
                 {
-                    file.Write(rest);
+                    rest.CopyTo(into.AsSpan(at));
+                    at += rest.Length;
                     break;
                 }
-                file.Write(rest[..cr]);
+                rest[..cr].CopyTo(into.AsSpan(at));
+                at += cr;
                 if (cr == rest.Length - 1)
                 {
                     heldCr = true; // the next segment shows whether an LF follows
@@ -380,15 +421,16 @@ public sealed class MaildirWriter
                 }
                 if (rest[cr + 1] != (byte)'\n')
                 {
-                    file.WriteByte((byte)'\r');
+                    into[at++] = (byte)'\r';
                 }
                 rest = rest[(cr + 1)..];
             }
         }
         if (heldCr)
         {
-            file.WriteByte((byte)'\r');
+            into[at++] = (byte)'\r';
         }
+        return at;
     }
 
     /// <summary>Creates the Maildir (and its parents) on first use, durably: each new directory's parent is fsynced.</summary>
@@ -444,7 +486,7 @@ public sealed class MaildirWriter
         // A Maildir base name is one path component with no ':' (that starts the info part) and no leading
         // dot (Maildir++ folders start with one).
         if (string.IsNullOrEmpty(name) || name.Length > 200 || name[0] == '.'
-            || name.Any(c => c is '/' or ':' or '\0' or '\r' or '\n'))
+            || name.AsSpan().IndexOfAny("/:\0\r\n") >= 0)
         {
             throw new ArgumentException($"\"{name}\" is not a valid Maildir file name", nameof(name));
         }

@@ -26,4 +26,9 @@ public sealed class ServerContext(PortcullisSettings settings, Func<DirectorySna
     /// out (the same bytes when there is no key). Null when signing is not available.
     /// </summary>
     public Func<ReadOnlyMemory<byte>, string, ReadOnlyMemory<byte>>? SignOutbound { get; init; }
+    /// <summary>
+    /// Delivers a message for local mailboxes only before the 250 (see <see cref="Delivery.InlineLocalDelivery"/>);
+    /// null: every message goes through the queue.
+    /// </summary>
+    public Delivery.InlineLocalDelivery? InlineDelivery { get; init; }
 }

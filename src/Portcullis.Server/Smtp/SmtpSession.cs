@@ -5,6 +5,7 @@ using System.Net.Security;
 using System.Security.Authentication;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Portcullis.Server.Delivery;
 using Portcullis.Server.Policy;
 using Portcullis.Server.Queue;
 using Portcullis.Smtp;
@@ -511,23 +512,63 @@ public sealed partial class SmtpSession
         }
         var message = new QueuedMessage(id, sender, recipients, content, now,
             _mailParameters["ENVID"], _mailParameters["RET"]?.ToUpperInvariant(), IsBounce: sender.Length == 0);
-        try
+        var deliveredInline = await TryDeliverInlineAsync(message, idText, result.Size).ConfigureAwait(false);
+        if (!deliveredInline)
         {
-            await _server.Queue.EnqueueAsync(message, ct).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // A local fault is never a 5xx and never a lost message: the client keeps it and retries.
-            _server.Log.LogError(e, "queue commit failed for message from {Client}", _remote);
-            return Replies.TransientLocalError;
+            try
+            {
+                await _server.Queue.EnqueueAsync(message, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A local fault is never a 5xx and never a lost message: the client keeps it and retries.
+                _server.Log.LogError(e, "queue commit failed for message from {Client}", _remote);
+                return Replies.TransientLocalError;
+            }
         }
         _messages++;
         if (_authenticatedUser is not null)
         {
             _server.SendingLimits.Record(_authenticatedUser, _acceptedRecipientsInMessage);
         }
-        LogQueued(idText, sender, recipients.Count, result.Size, _remote.ToString());
+        if (!deliveredInline)
+        {
+            LogQueued(idText, sender, recipients.Count, result.Size, _remote.ToString());
+        }
         return Replies.Ok($"Ok: queued as {idText}");
+    }
+
+    /// <summary>
+    /// A message for local mailboxes only goes straight into them before the 250 (<see cref="InlineLocalDelivery"/>),
+    /// sparing the queue's write, read and delete. False: queue it. When only some copies landed the whole
+    /// message is queued: its queued delivery uses the same Maildir names and skips the copies already there.
+    /// </summary>
+    private async Task<bool> TryDeliverInlineAsync(QueuedMessage message, string idText, long size)
+    {
+        if (_server.InlineDelivery is not { } inline || message.Recipients.Any(r => r.Route != RecipientRoute.Local))
+        {
+            return false;
+        }
+        IReadOnlyList<MaildirResult> copies;
+        try
+        {
+            copies = await inline.DeliverAsync(message, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _server.Log.LogWarning(e, "delivery of {Id} before the reply failed; queueing it", idText);
+            return false;
+        }
+        if (copies.FirstOrDefault(c => !c.Succeeded) is { } failed)
+        {
+            LogInlineFallback(idText, failed.Message.Mailbox, failed.Error?.Message ?? "unknown error");
+            return false;
+        }
+        foreach (var copy in copies)
+        {
+            LogDeliveredInline(idText, message.Sender, copy.Message.Mailbox, size, _remote.ToString(), copy.Path ?? "");
+        }
+        return true;
     }
 
     private async Task<SmtpReply?> StartTlsAsync(string argument)
@@ -628,6 +669,12 @@ public sealed partial class SmtpSession
 
     [LoggerMessage(Level = LogLevel.Information, Message = "refused client={Client} rule={Rule} reply=\"{Reply}\" detail=\"{Detail}\"")]
     private partial void LogRefused(string client, string rule, string reply, string detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "delivered id={Id} from=<{Sender}> to=<{To}> size={Size} client={Client} mailbox={Path}")]
+    private partial void LogDeliveredInline(string id, string sender, string to, long size, string client, string path);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "not delivered before the reply id={Id} to=<{To}> detail=\"{Detail}\"; queueing the message")]
+    private partial void LogInlineFallback(string id, string to, string detail);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "queued id={Id} from=<{Sender}> rcpts={Count} size={Size} client={Client}")]
     private partial void LogQueued(string id, string sender, int count, long size, string client);

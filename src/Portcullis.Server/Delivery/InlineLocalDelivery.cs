@@ -1,0 +1,100 @@
+using System.Threading.Channels;
+using Portcullis.Server.Queue;
+
+namespace Portcullis.Server.Delivery;
+
+/// <summary>
+/// Delivers a message whose every recipient is a local mailbox straight into the Maildirs before the reply
+/// to the final dot, instead of committing it to the queue and copying it out again. The acknowledgement
+/// still waits for stable storage (DESIGN principle 4; RFC 5321 §6.1): the 250 is sent only after the
+/// copies are written, the filesystem is synced, the copies are renamed into new/ and new/ is fsynced.
+/// Messages that finish DATA at about the same time share those barriers: one loop takes everything that
+/// is waiting and delivers it as one batch (group commit, as the queue's writer does for SQLite).
+/// A crash after the rename and before the 250 can make the client send the message again (a duplicate,
+/// which RFC 5321 §6.1 accepts); it can never lose an acknowledged message.
+/// </summary>
+public sealed class InlineLocalDelivery : IAsyncDisposable
+{
+    /// <summary>The most copies one batch takes: a burst larger than this shares several barriers.</summary>
+    private const int MaxBatchCopies = 512;
+
+    private readonly MaildirWriter _writer;
+    private readonly string _hostname;
+    private readonly Channel<Pending> _waiting = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _loop;
+
+    public InlineLocalDelivery(MaildirWriter writer, string hostname)
+    {
+        _writer = writer;
+        _hostname = hostname;
+        _loop = Task.Run(LoopAsync);
+    }
+
+    /// <summary>
+    /// Delivers one copy per recipient (recipient i gets the Maildir name the queue would give it, so a
+    /// later queued attempt for the same message finds the copy instead of making a second one). Returns,
+    /// per recipient, whether its copy is durably in new/ (false: deliver it through the queue).
+    /// </summary>
+    public async Task<IReadOnlyList<MaildirResult>> DeliverAsync(QueuedMessage message, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var id = QueueIdGenerator.Format(message.Id);
+        var returnPath = MaildirMessage.ReturnPathLine(message.Sender);
+        var copies = new MaildirMessage[message.Recipients.Count];
+        for (var i = 0; i < copies.Length; i++)
+        {
+            copies[i] = new MaildirMessage(message.Recipients[i].Address, MaildirMessage.NameFor(message.ReceivedAt, id, i, _hostname), [returnPath, message.Content]);
+        }
+        var pending = new Pending(copies, new TaskCompletionSource<IReadOnlyList<MaildirResult>>(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (!_waiting.Writer.TryWrite(pending))
+        {
+            throw new ObjectDisposedException(nameof(InlineLocalDelivery));
+        }
+        // Not cancellable once handed over: the batch may already be writing this message's copies, and the
+        // caller must learn whether they landed.
+        return await pending.Done.Task.ConfigureAwait(false);
+    }
+
+    private async Task LoopAsync()
+    {
+        var reader = _waiting.Reader;
+        var batch = new List<Pending>();
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            var copies = new List<MaildirMessage>();
+            while (copies.Count < MaxBatchCopies && reader.TryRead(out var p))
+            {
+                batch.Add(p);
+                copies.AddRange(p.Copies);
+            }
+            IReadOnlyList<MaildirResult> results;
+            try
+            {
+                results = await _writer.DeliverBatchAsync(copies, CancellationToken.None, namesAreNew: true).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                foreach (var p in batch)
+                {
+                    p.Done.TrySetException(e);
+                }
+                continue;
+            }
+            var offset = 0;
+            foreach (var p in batch)
+            {
+                p.Done.TrySetResult(results.Skip(offset).Take(p.Copies.Length).ToArray());
+                offset += p.Copies.Length;
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _waiting.Writer.TryComplete();
+        await _loop.ConfigureAwait(false);
+    }
+
+    private sealed record Pending(MaildirMessage[] Copies, TaskCompletionSource<IReadOnlyList<MaildirResult>> Done);
+}

@@ -1,0 +1,76 @@
+using System.Text;
+using Portcullis.Server.Delivery;
+using Portcullis.Server.Policy;
+using Portcullis.Server.Queue;
+using Portcullis.Server.Tests.Directory;
+
+namespace Portcullis.Server.Tests.Delivery;
+
+public sealed class InlineLocalDeliveryTests : IDisposable
+{
+    private static readonly DateTimeOffset ReceivedAt = DateTimeOffset.FromUnixTimeSeconds(1_795_000_000);
+    private static readonly byte[] Body = Encoding.ASCII.GetBytes("Received: by mx.example.test\r\nSubject: t\r\n\r\nhello\r\n");
+
+    private readonly TempDataDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static QueuedMessage Message(long id, params string[] to) =>
+        new(id, "bob@remote.example", to.Select(a => new QueuedRecipient(a, RecipientRoute.Local)).ToList(), Body, ReceivedAt);
+
+    private string New(string local) => Path.Combine(_dir.Path, "mail", "example.test", local, "Maildir", "new");
+
+    [Theory]
+    [InlineData(MaildirBatchDurability.SyncFs)]
+    [InlineData(MaildirBatchDurability.ParallelFsync)]
+    public async Task Every_recipient_gets_one_copy_under_the_name_queued_delivery_would_use(MaildirBatchDurability durability)
+    {
+        var writer = new MaildirWriter(_dir.Path, batchDurability: durability);
+        await using var inline = new InlineLocalDelivery(writer, "mx.example.test");
+
+        var results = await inline.DeliverAsync(Message(0x2A, "alice@example.test", "carol@example.test"), CancellationToken.None);
+
+        Assert.All(results, r => Assert.Equal(MaildirOutcome.Delivered, r.Outcome));
+        Assert.Equal(Path.Combine(New("alice"), "1795000000.P2AR0.mx.example.test"), results[0].Path);
+        Assert.Equal(Path.Combine(New("carol"), "1795000000.P2AR1.mx.example.test"), results[1].Path);
+        Assert.Equal("Return-Path: <bob@remote.example>\nReceived: by mx.example.test\nSubject: t\n\nhello\n", await File.ReadAllTextAsync(results[0].Path!));
+
+        // Had the message gone to the queue as well (a partial failure), queued delivery finds these copies.
+        var queued = await new MaildirMailboxDelivery(writer, "mx.example.test").DeliverAsync(
+            [new DeliveryWork(0x2A, 0, "bob@remote.example", "alice@example.test", RecipientRoute.Local, 0, ReceivedAt, Body)], CancellationToken.None);
+        Assert.Equal(AttemptOutcome.Delivered, queued[0].Outcome);
+        Assert.Single(System.IO.Directory.GetFiles(New("alice")));
+        Assert.Empty(System.IO.Directory.GetFiles(Path.Combine(_dir.Path, "mail", "example.test", "alice", "Maildir", "tmp")));
+    }
+
+    [Fact]
+    public async Task Messages_finishing_together_are_all_delivered_each_with_its_own_results()
+    {
+        await using var inline = new InlineLocalDelivery(new MaildirWriter(_dir.Path, batchDurability: MaildirBatchDurability.SyncFs), "mx.example.test");
+
+        var all = await Task.WhenAll(Enumerable.Range(1, 200).Select(i => inline.DeliverAsync(Message(i, i % 2 == 0 ? "alice@example.test" : "carol@example.test"), CancellationToken.None)));
+
+        for (var i = 1; i <= 200; i++)
+        {
+            var r = Assert.Single(all[i - 1]);
+            Assert.Equal(MaildirOutcome.Delivered, r.Outcome);
+            Assert.EndsWith($".P{i:X}R0.mx.example.test", r.Path, StringComparison.Ordinal);
+        }
+        Assert.Equal(100, System.IO.Directory.GetFiles(New("alice")).Length);
+        Assert.Equal(100, System.IO.Directory.GetFiles(New("carol")).Length);
+    }
+
+    [Fact]
+    public async Task A_mailbox_that_cannot_be_written_fails_only_its_own_copy()
+    {
+        await using var inline = new InlineLocalDelivery(new MaildirWriter(_dir.Path, batchDurability: MaildirBatchDurability.SyncFs), "mx.example.test");
+        System.IO.Directory.CreateDirectory(Path.Combine(_dir.Path, "mail", "example.test"));
+        await File.WriteAllTextAsync(Path.Combine(_dir.Path, "mail", "example.test", "carol"), "not a directory");
+
+        var results = await inline.DeliverAsync(Message(7, "alice@example.test", "carol@example.test"), CancellationToken.None);
+
+        Assert.Equal(MaildirOutcome.Delivered, results[0].Outcome);
+        Assert.Equal(MaildirOutcome.Failed, results[1].Outcome);
+        Assert.NotNull(results[1].Error);
+    }
+}
