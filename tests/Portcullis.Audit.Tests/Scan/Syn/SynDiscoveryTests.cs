@@ -114,7 +114,7 @@ public class SynDiscoveryTests
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(400));
         await d.RunAsync((_, _) => ValueTask.CompletedTask, cts.Token);
         Assert.InRange(d.Done, 100, space.Count - 100);
-        Assert.InRange(d.Watermark, d.Done - 128, d.Done);
+        Assert.InRange(d.Watermark, d.Done - 192, d.Done); // lanes interleave chunks of 64: the lowest lane may trail by one
     }
 
     [Fact]
