@@ -12,8 +12,8 @@ using Spectre.Console;
 namespace Portcullis.Cli;
 
 /// <summary>
-/// `portcullis scan TARGETS --smtp --proxy`: find the open SMTP and proxy ports of whole networks (TCP
-/// connect discovery with bounded concurrency and rate), then audit each one.
+/// `portcullis scan TARGETS --smtp --proxy`: find the open SMTP and proxy ports of whole networks (SYN or
+/// TCP connect discovery with bounded concurrency and rate, docs/scan.md), then audit each one.
 /// </summary>
 public static class ScanCommand
 {

@@ -12,7 +12,7 @@ internal static unsafe class LinuxRawSocket
     public const int AfInet = 2;
     public const int SockDgram = 2, SockRaw = 3, SockCloexec = 0x80000;
     public const int IpProtoTcp = 6, IpProtoUdp = 17, IpProtoRaw = 255;
-    public const int SolSocket = 1, SoSndBuf = 7, SoRcvBuf = 8, SoRcvTimeo = 20, SoAttachFilter = 26, SoSndBufForce = 32, SoRcvBufForce = 33;
+    public const int SolSocket = 1, SoSndBuf = 7, SoRcvBuf = 8, SoAttachFilter = 26, SoSndBufForce = 32, SoRcvBufForce = 33;
     public const int MsgDontWait = 0x40, MsgWaitForOne = 0x10000;
     public const int EPerm = 1, EIntr = 4, EAgain = 11, EAcces = 13, ENoBufs = 105;
 
@@ -71,13 +71,6 @@ internal static unsafe class LinuxRawSocket
         public SockFilter* Filter;
     }
 
-    [StructLayout(LayoutKind.Sequential)]
-    public struct TimeVal
-    {
-        public long Seconds;
-        public long Microseconds;
-    }
-
     [DllImport("libc", EntryPoint = "socket", SetLastError = true)]
     public static extern int Socket(int domain, int type, int protocol);
 
@@ -124,12 +117,6 @@ internal static unsafe class LinuxRawSocket
         {
             SetInt(fd, SolSocket, plain, bytes);
         }
-    }
-
-    public static void SetReceiveTimeout(int fd, TimeSpan timeout)
-    {
-        var tv = new TimeVal { Seconds = (long)timeout.TotalSeconds, Microseconds = timeout.Microseconds + timeout.Milliseconds * 1000L };
-        SetSockOpt(fd, SolSocket, SoRcvTimeo, &tv, sizeof(TimeVal));
     }
 
     public static bool AttachFilter(int fd, ReadOnlySpan<SockFilter> program)
