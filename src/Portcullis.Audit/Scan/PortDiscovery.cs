@@ -6,9 +6,11 @@ namespace Portcullis.Audit.Scan;
 
 public sealed record DiscoveryOptions
 {
-    /// <summary>Connection attempts in flight at once.</summary>
+    /// <summary>How ports are discovered (resolve Auto with <see cref="DiscoveryChoice"/> first).</summary>
+    public DiscoveryMethod Method { get; init; } = DiscoveryMethod.Connect;
+    /// <summary>Connection attempts in flight at once (SYN: probes sent and not yet answered or given up on).</summary>
     public int Concurrency { get; init; } = 512;
-    /// <summary>Connection attempts started per second (0: no limit).</summary>
+    /// <summary>Connection attempts (SYN: packets, retransmissions included) started per second (0: no limit).</summary>
     public double Rate { get; init; }
     /// <summary>A port that neither accepts nor refuses within this time counts as filtered.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(1.5);
@@ -23,7 +25,7 @@ public sealed record DiscoveryOptions
 /// (filtered) ports cost the timeout. An accepted connection is reset at once (linger 0) so the scanner
 /// leaves no TIME_WAIT behind.
 /// </summary>
-public sealed class PortDiscovery
+public sealed class PortDiscovery : IPortDiscovery
 {
     private readonly EndpointSpace _space;
     private readonly DiscoveryOptions _options;

@@ -29,7 +29,7 @@ public sealed record ScanResult(IReadOnlyList<OpenPort> Opens, IReadOnlyList<Aud
     TimeSpan DiscoveryTime, TimeSpan AuditTime, bool Cancelled);
 
 /// <summary>
-/// A scan in two phases: TCP connect discovery over every (address, port), then the SMTP and proxy audits
+/// A scan in two phases: discovery (SYN or TCP connect) over every (address, port), then the SMTP and proxy audits
 /// on what answered. Progress is read from the properties while it runs; every finding goes to the journal
 /// as it happens.
 /// </summary>
@@ -42,7 +42,7 @@ public sealed class ScanRunner(EndpointSpace space, ScanOptions options, ScanJou
     private int _auditsOpen;
 
     public ScanPhase Phase { get; private set; } = ScanPhase.Discovery;
-    public PortDiscovery? Discovery { get; private set; }
+    public IPortDiscovery? Discovery { get; private set; }
     public int AuditsDone => Volatile.Read(ref _auditsDone);
     public int AuditsTotal => Volatile.Read(ref _auditsTotal);
     public int AuditsOpen => Volatile.Read(ref _auditsOpen);
@@ -57,7 +57,7 @@ public sealed class ScanRunner(EndpointSpace space, ScanOptions options, ScanJou
         long tried = 0, filtered = 0;
         if (resume is not { DiscoveryDone: true })
         {
-            var discovery = new PortDiscovery(space, options.Discovery, resume?.Checkpoint ?? 0);
+            var discovery = DiscoveryChoice.Create(space, options.Discovery, resume?.Checkpoint ?? 0);
             Discovery = discovery;
             using var checkpoints = new CancellationTokenSource();
             var checkpointLoop = CheckpointLoopAsync(discovery, checkpoints.Token);
@@ -137,7 +137,7 @@ public sealed class ScanRunner(EndpointSpace space, ScanOptions options, ScanJou
             tried, filtered, discovery, audit, cancelled);
 
     /// <summary>Once a second, record how far discovery got, so --resume restarts from there.</summary>
-    private async Task CheckpointLoopAsync(PortDiscovery discovery, CancellationToken ct)
+    private async Task CheckpointLoopAsync(IPortDiscovery discovery, CancellationToken ct)
     {
         if (journal is null)
         {

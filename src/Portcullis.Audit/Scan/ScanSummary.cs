@@ -34,7 +34,7 @@ public static class ScanSummary
         var perSecond = seconds > 0 ? result.Tried / seconds : 0;
         var addresses = ports.Count > 0 ? perSecond / ports.Count : 0;
         totals.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"discovery: {space.AddressCount} addresses x {ports.Count} ports = {space.Count:N0} endpoints, {result.Tried:N0} tried in {seconds:0.00} s ({perSecond:N0} connects/s, {addresses:N0} addresses/s); {result.Opens.Count:N0} open, {result.Filtered:N0} filtered"));
+            $"discovery: {space.AddressCount} addresses x {ports.Count} ports = {space.Count:N0} endpoints, {result.Tried:N0} tried in {seconds:0.00} s ({perSecond:N0} endpoints/s, {addresses:N0} addresses/s); {result.Opens.Count:N0} open, {result.Filtered:N0} filtered"));
         var open = result.Reports.Count(r => r.Verdict == Verdict.Open);
         var inconclusive = result.Reports.Count(r => r.Verdict == Verdict.Inconclusive);
         totals.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -12,8 +12,8 @@ using Spectre.Console;
 namespace Portcullis.Cli;
 
 /// <summary>
-/// `portcullis scan TARGETS --smtp --proxy`: find the open SMTP and proxy ports of whole networks (TCP
-/// connect discovery with bounded concurrency and rate), then audit each one.
+/// `portcullis scan TARGETS --smtp --proxy`: find the open SMTP and proxy ports of whole networks (SYN or
+/// TCP connect discovery with bounded concurrency and rate, docs/scan.md), then audit each one.
 /// </summary>
 public static class ScanCommand
 {
@@ -34,8 +34,14 @@ public static class ScanCommand
         var ports = new Option<string?>("--ports", "-p") { Description = "Ports to discover (default: --smtp-ports with --smtp, plus --proxy-ports with --proxy)." };
         var smtpPorts = new Option<string>("--smtp-ports") { Description = "Ports audited as SMTP.", DefaultValueFactory = _ => "25,587" };
         var proxyPorts = new Option<string>("--proxy-ports") { Description = "Default proxy ports to discover.", DefaultValueFactory = _ => "1080,3128,8080" };
-        var concurrency = new Option<int>("--concurrency") { Description = "Connection attempts in flight during discovery.", DefaultValueFactory = _ => 512 };
-        var rate = new Option<double>("--rate") { Description = "Connection attempts per second during discovery (0: as fast as --concurrency allows).", DefaultValueFactory = _ => 0 };
+        var discoveryMethod = new Option<string>("--discovery")
+        {
+            Description = "How to find open ports: syn (half-open SYN probes over a raw socket: Linux, IPv4, needs CAP_NET_RAW), connect (full TCP connects), or auto: syn where it can run, else connect (the reason is logged).",
+            DefaultValueFactory = _ => "auto",
+        };
+        discoveryMethod.AcceptOnlyFromAmong("auto", "syn", "connect");
+        var concurrency = new Option<int?>("--concurrency") { Description = $"Discovery probes in flight: connect attempts (default {DiscoveryChoice.ConnectConcurrency}), or SYN probes not yet answered (default {DiscoveryChoice.SynConcurrency})." };
+        var rate = new Option<double>("--rate") { Description = "Discovery probes per second: connect attempts, or SYN packets including retransmissions (0: as fast as --concurrency allows).", DefaultValueFactory = _ => 0 };
         var connectTimeout = new Option<double>("--connect-timeout") { Description = "Seconds before a silent port counts as filtered.", DefaultValueFactory = _ => 1.5 };
         var auditConcurrency = new Option<int>("--audit-concurrency") { Description = "Hosts audited at once (one host's audits always run one after another).", DefaultValueFactory = _ => 64 };
         var hostConnections = new Option<int>("--host-connections") { Description = "Connections a proxy audit may open at once to one host (default 1: never more than one connection at a time to a host).", DefaultValueFactory = _ => 1 };
@@ -52,13 +58,14 @@ public static class ScanCommand
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Print every audit report in full after the summary." };
 
         var cmd = new Command("scan", $"""
-            Scan networks for open relays and open proxies: TCP connect discovery of the SMTP and proxy ports, then
+            Scan networks for open relays and open proxies: discovery of the SMTP and proxy ports (SYN probes over a raw
+            socket when the process has CAP_NET_RAW, else TCP connects; see --discovery), then
             `audit smtp`-style and `audit proxy` checks of every port that answered, with a live progress bar on a terminal
             and a summary table at the end. {Notice}
             Exit codes: 0 nothing open, 1 something open, 3 inconclusive results, 2 usage error.
             """);
         cmd.Arguments.Add(targets);
-        foreach (var o in new Option[] { smtp, proxy, ports, smtpPorts, proxyPorts, concurrency, rate, connectTimeout, auditConcurrency, hostConnections, timeout,
+        foreach (var o in new Option[] { smtp, proxy, ports, smtpPorts, proxyPorts, discoveryMethod, concurrency, rate, connectTimeout, auditConcurrency, hostConnections, timeout,
                      canary, advertise, throughTo, smtpCanaryListen, smtpCanaryDomain, jsonl, resumeOpt, authorized, dnsServer, verbose })
         {
             cmd.Options.Add(o);
@@ -69,7 +76,8 @@ public static class ScanCommand
             {
                 var settings = new Settings(
                     r.GetValue(targets) ?? [], r.GetValue(smtp), r.GetValue(proxy), r.GetValue(ports), r.GetValue(smtpPorts)!, r.GetValue(proxyPorts)!,
-                    Given(r, concurrency), Given(r, rate), Given(r, connectTimeout), Given(r, auditConcurrency), Given(r, hostConnections), Given(r, timeout),
+                    Enum.Parse<DiscoveryMethod>(r.GetValue(discoveryMethod)!, ignoreCase: true),
+                    r.GetValue(concurrency), Given(r, rate), Given(r, connectTimeout), Given(r, auditConcurrency), Given(r, hostConnections), Given(r, timeout),
                     r.GetValue(canary), r.GetValue(advertise), r.GetValue(throughTo), r.GetValue(smtpCanaryListen), r.GetValue(smtpCanaryDomain),
                     r.GetValue(jsonl), r.GetValue(resumeOpt),
                     r.GetValue(authorized), r.GetValue(dnsServer), r.GetValue(verbose));
@@ -90,14 +98,14 @@ public static class ScanCommand
 
     /// <summary>The numeric options are null when not given: a resumed scan then takes them from the journal.</summary>
     private sealed record Settings(string[] Targets, bool Smtp, bool Proxy, string? Ports, string SmtpPorts, string ProxyPorts,
-        int? Concurrency, double? Rate, double? ConnectTimeout, int? AuditConcurrency, int? HostConnections, double? Timeout,
+        DiscoveryMethod Discovery, int? Concurrency, double? Rate, double? ConnectTimeout, int? AuditConcurrency, int? HostConnections, double? Timeout,
         string? Canary, string? Advertise, string? ThroughTo, string? SmtpCanaryListen, string? SmtpCanaryDomain, string? Jsonl, string? Resume, bool Authorized, string? DnsServer, bool Verbose);
 
     /// <summary>The settings with every scan-shaping value decided: given on the command line, else the journal's, else the default.</summary>
-    private sealed record Shape(int Concurrency, double Rate, double ConnectTimeout, int AuditConcurrency, int HostConnections, double Timeout)
+    private sealed record Shape(int? Concurrency, double Rate, double ConnectTimeout, int AuditConcurrency, int HostConnections, double Timeout)
     {
         public static Shape From(Settings s, ScanHeader? h) => new(
-            s.Concurrency ?? h?.Concurrency ?? 512,
+            s.Concurrency ?? h?.Concurrency, // null: the discovery method's default
             s.Rate ?? h?.Rate ?? 0,
             s.ConnectTimeout ?? h?.ConnectTimeout ?? 1.5,
             s.AuditConcurrency ?? h?.AuditConcurrency ?? 64,
@@ -147,9 +155,9 @@ public static class ScanCommand
                 : [.. (doSmtp ? smtpPorts : []).Concat(doProxy || !doSmtp ? PortList.Parse(s.ProxyPorts) : []).Distinct().Order()];
         }
         var shape = Shape.From(s, resume?.Header);
-        if (shape.Concurrency is < 1 or > 65536 || shape.AuditConcurrency is < 1 or > 4096 || shape.HostConnections is < 1 or > 64 || shape.Rate < 0 || shape.ConnectTimeout is <= 0 or > 60 || shape.Timeout is <= 0 or > 600)
+        if (shape.Concurrency is < 1 or > 1 << 24 || shape.AuditConcurrency is < 1 or > 4096 || shape.HostConnections is < 1 or > 64 || shape.Rate < 0 || shape.ConnectTimeout is <= 0 or > 60 || shape.Timeout is <= 0 or > 600)
         {
-            throw new ArgumentException("--concurrency 1-65536, --audit-concurrency 1-4096, --host-connections 1-64, --rate >= 0, --connect-timeout 0-60 s, --timeout 0-600 s");
+            throw new ArgumentException("--concurrency 1-16777216, --audit-concurrency 1-4096, --host-connections 1-64, --rate >= 0, --connect-timeout 0-60 s, --timeout 0-600 s");
         }
 
         var specs = TargetSpec.ParseAll(targetWords);
@@ -164,6 +172,13 @@ public static class ScanCommand
             throw new ArgumentException($"--resume {s.Resume}: the targets now expand to {space.Count} endpoints, the journal had {resume.Header.Endpoints} (did a domain's MX change?)");
         }
         await Console.Error.WriteLineAsync("portcullis scan: " + Notice).ConfigureAwait(false);
+        var (method, methodReason) = DiscoveryChoice.Resolve(s.Discovery, space);
+        var inFlight = shape.Concurrency ?? (method == DiscoveryMethod.Syn ? DiscoveryChoice.SynConcurrency : DiscoveryChoice.ConnectConcurrency);
+        if (method == DiscoveryMethod.Connect && inFlight > 65536)
+        {
+            throw new ArgumentException("--concurrency: at most 65536 connect attempts in flight");
+        }
+        await Console.Error.WriteLineAsync("portcullis scan: discovery by " + methodReason).ConfigureAwait(false);
 
         var step = TimeSpan.FromSeconds(shape.Timeout);
         await using var destinations = doProxy
@@ -185,7 +200,7 @@ public static class ScanCommand
         var pacer = new ConnectionPacer(0);
         var options = new ScanOptions
         {
-            Discovery = new DiscoveryOptions { Concurrency = shape.Concurrency, Rate = shape.Rate, ConnectTimeout = TimeSpan.FromSeconds(shape.ConnectTimeout) },
+            Discovery = new DiscoveryOptions { Method = method, Concurrency = inFlight, Rate = shape.Rate, ConnectTimeout = TimeSpan.FromSeconds(shape.ConnectTimeout) },
             Smtp = doSmtp,
             Proxy = doProxy,
             SmtpPorts = smtpPorts.ToHashSet(),
@@ -233,7 +248,7 @@ public static class ScanCommand
         }
         var runner = new ScanRunner(space, options, journal, resume);
         await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"scanning {space.AddressCount} address(es) x {ports.Count} port(s) ({string.Join(",", ports)}) = {space.Count} endpoints; {shape.Concurrency} in flight{(shape.Rate > 0 ? $", {shape.Rate}/s" : "")}; audits: {shape.AuditConcurrency} host(s) at once, {shape.HostConnections} connection(s) per host, {shape.Timeout} s steps{(resume is not null ? $"; resuming at {resume.Checkpoint}" : "")}")).ConfigureAwait(false);
+            $"scanning {space.AddressCount} address(es) x {ports.Count} port(s) ({string.Join(",", ports)}) = {space.Count} endpoints; {inFlight} in flight{(shape.Rate > 0 ? $", {shape.Rate}/s" : "")}; audits: {shape.AuditConcurrency} host(s) at once, {shape.HostConnections} connection(s) per host, {shape.Timeout} s steps{(resume is not null ? $"; resuming at {resume.Checkpoint}" : "")}")).ConfigureAwait(false);
 
         var run = runner.RunAsync(ct);
         await ScanProgress.ShowAsync(runner, run).ConfigureAwait(false);

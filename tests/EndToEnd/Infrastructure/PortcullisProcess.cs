@@ -25,9 +25,10 @@ public sealed class PortcullisProcess : IAsyncDisposable
     public int ExitCode => _process.ExitCode;
     public int Pid => _process.Id;
 
-    public static PortcullisProcess Start(IEnumerable<string> args, IDictionary<string, string>? env = null, string? stdin = null, string? workingDirectory = null)
+    /// <param name="launcher">A program (and its arguments) that runs `dotnet portcullis.dll ...`, e.g. setpriv to drop capabilities.</param>
+    public static PortcullisProcess Start(IEnumerable<string> args, IDictionary<string, string>? env = null, string? stdin = null, string? workingDirectory = null, IReadOnlyList<string>? launcher = null)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        var psi = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -35,6 +36,14 @@ public sealed class PortcullisProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Paths.RepoRoot,
         };
+        if (launcher is { Count: > 0 })
+        {
+            foreach (var a in launcher.Skip(1))
+            {
+                psi.ArgumentList.Add(a);
+            }
+            psi.ArgumentList.Add("dotnet");
+        }
         psi.ArgumentList.Add(Paths.ProgramDll);
         foreach (var a in args)
         {
@@ -69,9 +78,9 @@ public sealed class PortcullisProcess : IAsyncDisposable
     }
 
     /// <summary>Runs a one-shot command to completion.</summary>
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(IEnumerable<string> args, IDictionary<string, string>? env = null, string? stdin = null, TimeSpan? timeout = null)
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(IEnumerable<string> args, IDictionary<string, string>? env = null, string? stdin = null, TimeSpan? timeout = null, IReadOnlyList<string>? launcher = null)
     {
-        await using var p = Start(args, env, stdin);
+        await using var p = Start(args, env, stdin, launcher: launcher);
         await p.WaitForExitAsync(timeout ?? TimeSpan.FromSeconds(120));
         return (p.ExitCode, p.StandardOutput, p.StandardError);
     }

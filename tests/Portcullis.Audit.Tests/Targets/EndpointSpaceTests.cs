@@ -46,4 +46,37 @@ public class EndpointSpaceTests
     [InlineData("")]
     public void Bad_port_lists_are_refused(string text) =>
         Assert.Throws<FormatException>(() => PortList.Parse(text));
+
+    [Fact]
+    public void Every_ipv4_endpoint_maps_back_to_its_number_and_others_to_none()
+    {
+        // Out of order, one block with many ports (dictionary lookup), one inside another (the first number wins).
+        var space = new EndpointSpace([
+            (TargetSpec.Parse("198.51.100.8/30").Block!, [25, 1080]),
+            (TargetSpec.Parse("192.0.2.0/29").Block!, [.. Enumerable.Range(1, 12)]),
+            (TargetSpec.Parse("192.0.2.4").Block!, [25, 3]),
+            (TargetSpec.Parse("2001:db8::1").Block!, [25]),
+        ]);
+        for (long i = 0; i < space.Count; i++)
+        {
+            var ep = space.EndPointAt(i);
+            if (ep.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+            {
+                continue;
+            }
+            var number = (uint)AddressBlock.ToNumber(ep.Address);
+            Assert.True(space.TryIndexOfIPv4(number, ep.Port, out var back), ep.ToString());
+            var expected = ep.ToString() == "192.0.2.4:25" || ep.ToString() == "192.0.2.4:3" ? space.TryIndexOfIPv4(number, ep.Port, out var first) ? first : -1 : i;
+            Assert.Equal(expected, back);
+            Assert.Equal(ep, space.EndPointAt(back));
+        }
+        // 192.0.2.4:3 is numbered first in the /29 block (address 4, port position 2): 8 + 4 * 12 + 2.
+        Assert.True(space.TryIndexOfIPv4((uint)AddressBlock.ToNumber(IPAddress.Parse("192.0.2.4")), 3, out var overlap));
+        Assert.Equal(8 + (4 * 12) + 2, overlap);
+        Assert.False(space.TryIndexOfIPv4((uint)AddressBlock.ToNumber(IPAddress.Parse("192.0.2.8")), 3, out _));
+        Assert.False(space.TryIndexOfIPv4((uint)AddressBlock.ToNumber(IPAddress.Parse("198.51.100.9")), 3128, out _));
+        Assert.False(space.TryIndexOfIPv4((uint)AddressBlock.ToNumber(IPAddress.Parse("198.51.100.12")), 25, out _));
+        Assert.False(space.TryIndexOfIPv4(0, 25, out _));
+        Assert.False(space.IsIPv4Only);
+    }
 }
