@@ -51,7 +51,7 @@ public sealed class MailServer : IAsyncDisposable
         _log.LogInformation("TLS certificate {Source}, subject {Subject}, expires {Expiry:u}", certSource, certificate.Subject, certificate.NotAfter.ToUniversalTime());
 
         var directory = _directory;
-        var maildirs = new MaildirWriter(_settings.Storage.DataDir, batchDurability: Environment.GetEnvironmentVariable("XDUR") is { } xd ? Enum.Parse<MaildirBatchDurability>(xd) : OperatingSystem.IsLinux() ? MaildirBatchDurability.SyncFs : MaildirBatchDurability.ParallelFsync);
+        var maildirs = new MaildirWriter(_settings.Storage.DataDir, batchDurability: OperatingSystem.IsLinux() ? MaildirBatchDurability.SyncFs : MaildirBatchDurability.ParallelFsync);
         _inline = new InlineLocalDelivery(maildirs, _settings.Server.Hostname);
         var context = new ServerContext(_settings, () => snapshots.Current, _queue, certificate, _loggers.CreateLogger("portcullis.smtp"))
         {
