@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# CPU per accepted message and rate of one Portcullis build, for A/B comparisons of builds on a quiet
+# machine (the ratio against Postfix is bench/accept.sh's job).
+#
+#   bash bench/cpu-per-message.sh BUILD_DIR [N] [SESSIONS]     # BUILD_DIR holds portcullis.dll
+#
+# Starts `portcullis serve` from BUILD_DIR on 127.0.0.1:2525 with one local user, sends 500 messages to
+# warm up, then N (default 8000) 5 KB messages with smtp-source over SESSIONS (default 10) sessions and
+# waits until all are in Maildir/new. Prints accepted/s, delivered/s and the server's CPU (user+system,
+# /proc/PID/stat) per message, warm-up excluded. Old mailboxes are moved aside, not deleted (see accept.sh).
+set -euo pipefail
+BIN=${1:?usage: cpu-per-message.sh BUILD_DIR [N] [SESSIONS]}
+N=${2:-8000}
+C=${3:-10}
+OUT=${OUT:-/var/tmp/portcullis-bench/cpm}
+BOX=$OUT/box
+mkdir -p "$OUT/trash"
+[ -d "$BOX" ] && mv "$BOX" "$OUT/trash/box-$(date +%s%N)"
+mkdir -p "$BOX"
+cat >"$BOX/portcullis.toml" <<TOML
+[server]
+hostname = "mx.example.test"
+postmaster = "bench@example.test"
+[storage]
+data_dir = "data"
+[listeners]
+mx = "127.0.0.1:2525"
+[limits]
+max_connections_per_client = 1000
+max_connections = 2000
+TOML
+dotnet "$BIN/portcullis.dll" domain add example.test --config "$BOX/portcullis.toml" >/dev/null
+echo "bench-password" | dotnet "$BIN/portcullis.dll" user add bench@example.test --password-stdin --config "$BOX/portcullis.toml" >/dev/null
+dotnet "$BIN/portcullis.dll" serve --config "$BOX/portcullis.toml" 2>"$BOX/serve.log" &
+PID=$!
+trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
+for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/2525) 2>/dev/null && break; sleep 0.1; done
+NEW=$BOX/data/mail/example.test/bench/Maildir/new
+count() { find "$NEW" -maxdepth 1 -type f 2>/dev/null | wc -l; }
+smtp-source -s "$C" -m 500 -l 5120 -f bench@source.test -t bench@example.test -M source.test 127.0.0.1:2525
+while [ "$(count)" -lt 500 ]; do sleep 0.05; done
+cpu0=$(awk '{print $14+$15}' /proc/$PID/stat); t0=$(date +%s.%N)
+smtp-source -s "$C" -m "$N" -l 5120 -f bench@source.test -t bench@example.test -M source.test 127.0.0.1:2525
+t1=$(date +%s.%N)
+while [ "$(count)" -lt $((N + 500)) ]; do sleep 0.05; done
+t2=$(date +%s.%N); cpu1=$(awk '{print $14+$15}' /proc/$PID/stat)
+hz=$(getconf CLK_TCK)
+python3 -c "import sys; n,c,t0,t1,t2,a,b,hz=sys.argv[1:9]; n=int(n); print(f'{sys.argv[9]} sessions={c} accepted={n/(float(t1)-float(t0)):.0f}/s delivered={n/(float(t2)-float(t0)):.0f}/s cpu_per_msg={(int(b)-int(a))*1000/int(hz)/n:.2f}ms')" \
+    "$N" "$C" "$t0" "$t1" "$t2" "$cpu0" "$cpu1" "$hz" "$BIN"
