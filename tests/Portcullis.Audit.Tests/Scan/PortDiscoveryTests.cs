@@ -46,40 +46,16 @@ public class PortDiscoveryTests
     [Fact]
     public async Task Silent_ports_count_as_filtered_after_the_connect_timeout()
     {
-        // 127.0.3.60 has a listener whose backlog is full and never accepts: further SYNs get no answer.
-        using var l = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        l.Bind(new IPEndPoint(IPAddress.Parse("127.0.3.60"), 0));
-        l.Listen(0);
-        var port = ((IPEndPoint)l.LocalEndPoint!).Port;
-        var fillers = new List<Socket>();
-        try
-        {
-            for (var k = 0; k < 4; k++)
-            {
-                var f = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { Blocking = false };
-                try
-                {
-                    f.Connect(l.LocalEndPoint!);
-                }
-                catch (SocketException)
-                {
-                }
-                fillers.Add(f);
-            }
-            await Task.Delay(200);
-            var space = new EndpointSpace([(TargetSpec.Parse("127.0.3.60").Block!, [port])]);
-            var d = new PortDiscovery(space, new DiscoveryOptions { Concurrency = 2, ConnectTimeout = TimeSpan.FromMilliseconds(500) });
-            var clock = Stopwatch.StartNew();
-            await d.RunAsync((_, _) => ValueTask.CompletedTask, CancellationToken.None);
-            Assert.Equal(1, d.Done);
-            Assert.Equal(0, d.Open);
-            Assert.Equal(1, d.Filtered);
-            Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(400), $"took {clock.Elapsed}");
-        }
-        finally
-        {
-            fillers.ForEach(f => f.Dispose());
-        }
+        using var silent = await SilentListener.StartAsync("127.0.3.60");
+        var port = silent.Port;
+        var space = new EndpointSpace([(TargetSpec.Parse("127.0.3.60").Block!, [port])]);
+        var d = new PortDiscovery(space, new DiscoveryOptions { Concurrency = 2, ConnectTimeout = TimeSpan.FromMilliseconds(500) });
+        var clock = Stopwatch.StartNew();
+        await d.RunAsync((_, _) => ValueTask.CompletedTask, CancellationToken.None);
+        Assert.Equal(1, d.Done);
+        Assert.Equal(0, d.Open);
+        Assert.Equal(1, d.Filtered);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(400), $"took {clock.Elapsed}");
     }
 
     [Fact]

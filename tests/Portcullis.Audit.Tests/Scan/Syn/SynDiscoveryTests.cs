@@ -56,42 +56,18 @@ public class SynDiscoveryTests
     [Fact]
     public async Task A_silent_port_is_retransmitted_then_filtered_after_the_timeout()
     {
-        // A listener whose accept queue is full drops further SYNs: no SYN-ACK, no RST.
-        using var l = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        l.Bind(new IPEndPoint(IPAddress.Parse("127.0.9.70"), 0));
-        l.Listen(0);
-        var port = ((IPEndPoint)l.LocalEndPoint!).Port;
-        var fillers = new List<Socket>();
-        try
-        {
-            for (var k = 0; k < 4; k++)
-            {
-                var f = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { Blocking = false };
-                try
-                {
-                    f.Connect(l.LocalEndPoint!);
-                }
-                catch (SocketException)
-                {
-                }
-                fillers.Add(f);
-            }
-            await Task.Delay(200);
-            // 127.0.9.70 on the silent port, and on a closed one beside it.
-            var space = new EndpointSpace([(TargetSpec.Parse("127.0.9.70").Block!, [port, 9])]);
-            var d = new SynDiscovery(space, new DiscoveryOptions { ConnectTimeout = TimeSpan.FromMilliseconds(600) });
-            var clock = Stopwatch.StartNew();
-            await d.RunAsync((_, _) => ValueTask.CompletedTask, CancellationToken.None);
-            Assert.Equal(2, d.Done);
-            Assert.Equal(0, d.Open);
-            Assert.Equal(1, d.Filtered);
-            Assert.Equal(3, d.Packets); // the silent port's SYN was sent twice
-            Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(500), $"took {clock.Elapsed}");
-        }
-        finally
-        {
-            fillers.ForEach(f => f.Dispose());
-        }
+        using var silent = await SilentListener.StartAsync("127.0.9.70");
+        var port = silent.Port;
+        // 127.0.9.70 on the silent port, and on a closed one beside it.
+        var space = new EndpointSpace([(TargetSpec.Parse("127.0.9.70").Block!, [port, 9])]);
+        var d = new SynDiscovery(space, new DiscoveryOptions { ConnectTimeout = TimeSpan.FromMilliseconds(600) });
+        var clock = Stopwatch.StartNew();
+        await d.RunAsync((_, _) => ValueTask.CompletedTask, CancellationToken.None);
+        Assert.Equal(2, d.Done);
+        Assert.Equal(0, d.Open);
+        Assert.Equal(1, d.Filtered);
+        Assert.Equal(3, d.Packets); // the silent port's SYN was sent twice
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(500), $"took {clock.Elapsed}");
     }
 
     [Fact]
