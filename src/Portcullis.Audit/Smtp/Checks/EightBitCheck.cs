@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Portcullis.Audit.Remediation;
 using Portcullis.Audit.Reporting;
 using Portcullis.Smtp;
@@ -47,19 +46,18 @@ public static class EightBitCheck
     {
         var t = new Transcript();
         var port = opener.Endpoint.Port;
-        var domain = rcpt[(rcpt.LastIndexOf('@') + 1)..];
         return SessionScope.RunAsync(opener, tls, t, async s =>
         {
             var mark = t.Mark();
             var advertised = s.Ehlo.Has("8BITMIME") ? "8BITMIME advertised" : "8BITMIME not advertised";
             // "café" and "Grüße" as UTF-8: the commonest undeclared 8-bit a client sends.
-            var body = await SendAsync(s.Probe, domain, rcpt, "8-bit body", "Portcullis 8-bit body test", "Caf\u00c3\u00a9 au lait, Gr\u00c3\u00bc\u00c3\u009fe (UTF-8 octets without BODY=8BITMIME).", ct).ConfigureAwait(false);
+            var body = await SendAsync(s.Probe, rcpt, "8-bit body", "Portcullis 8-bit body test", "Caf\u00c3\u00a9 au lait, Gr\u00c3\u00bc\u00c3\u009fe (UTF-8 octets without BODY=8BITMIME).", ct).ConfigureAwait(false);
             if (body.Reply is null && body.Why is not null)
             {
                 return new Finding(Id, Title, CheckStatus.Inconclusive, Severity.Low, body.Why, t.Since(mark), null, port, Source);
             }
             await s.Probe.CommandAsync("RSET", ct).ConfigureAwait(false);
-            var header = await SendAsync(s.Probe, domain, rcpt, "8-bit header", "Portcullis 8-bit header test: caf\u00c3\u00a9", "The Subject carries UTF-8 octets without SMTPUTF8.", ct).ConfigureAwait(false);
+            var header = await SendAsync(s.Probe, rcpt, "8-bit header", "Portcullis 8-bit header test: caf\u00c3\u00a9", "The Subject carries UTF-8 octets without SMTPUTF8.", ct).ConfigureAwait(false);
             if (header.Reply is null && header.Why is not null)
             {
                 return new Finding(Id, Title, CheckStatus.Inconclusive, Severity.Low, header.Why, t.Since(mark), null, port, Source);
@@ -84,11 +82,7 @@ public static class EightBitCheck
     };
 
     /// <summary>One undeclared transaction: the message with its 8-bit octets (see <see cref="TestMessage"/>).</summary>
-    private static Task<(SmtpReply? Reply, string? Why)> SendAsync(SmtpProbe p, string domain, string rcpt, string what, string subject, string bodyLine, CancellationToken ct)
-    {
-        var msgId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+    private static Task<(SmtpReply? Reply, string? Why)> SendAsync(SmtpProbe p, string rcpt, string what, string subject, string bodyLine, CancellationToken ct) =>
         // The characters above 0x7f are Latin-1 stand-ins for UTF-8 octets: SendRawAsync writes them as single bytes.
-        return TestMessage.SendAsync(p, rcpt, what,
-            $"From: <audit@{domain}>\r\nTo: <{rcpt}>\r\nSubject: {subject}\r\nMessage-ID: <{msgId}@portcullis.invalid>\r\n\r\n{bodyLine}\r\n", ct);
-    }
+        TestMessage.SendAsync(p, rcpt, what, TestMessage.Header(rcpt, subject) + bodyLine + "\r\n", ct);
 }

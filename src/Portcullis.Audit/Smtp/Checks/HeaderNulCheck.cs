@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Portcullis.Audit.Remediation;
 using Portcullis.Audit.Reporting;
 using Portcullis.Smtp;
@@ -28,14 +27,11 @@ public static class HeaderNulCheck
     {
         var t = new Transcript();
         var port = opener.Endpoint.Port;
-        var domain = rcpt[(rcpt.LastIndexOf('@') + 1)..];
         return SessionScope.RunAsync(opener, tls, t, async s =>
         {
             var mark = t.Mark();
-            var msgId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
             var (reply, why) = await TestMessage.SendAsync(s.Probe, rcpt, "NUL header",
-                $"From: <audit@{domain}>\r\nTo: <{rcpt}>\r\nSubject: Portcullis NUL header test\0 text after the NUL\r\nMessage-ID: <{msgId}@portcullis.invalid>\r\n\r\n"
-                + "The Subject holds a NUL octet.\r\n", ct).ConfigureAwait(false);
+                TestMessage.Header(rcpt, "Portcullis NUL header test\0 text after the NUL") + "The Subject holds a NUL octet.\r\n", ct).ConfigureAwait(false);
             if (reply is null)
             {
                 return new Finding(Id, Title, CheckStatus.Inconclusive, Severity.Low, why, t.Since(mark), null, port, Source);

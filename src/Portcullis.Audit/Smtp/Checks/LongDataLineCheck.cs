@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Portcullis.Audit.Remediation;
 using Portcullis.Audit.Reporting;
 using Portcullis.Smtp;
@@ -54,13 +53,11 @@ public static class LongDataLineCheck
     {
         var t = new Transcript();
         var port = opener.Endpoint.Port;
-        var domain = rcpt[(rcpt.LastIndexOf('@') + 1)..];
         return SessionScope.RunAsync(opener, tls, t, async s =>
         {
             var mark = t.Mark();
-            var msgId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
             var (reply, why) = await TestMessage.SendAsync(s.Probe, rcpt, "1001-octet line",
-                $"From: <audit@{domain}>\r\nTo: <{rcpt}>\r\nSubject: Portcullis long text line test\r\nMessage-ID: <{msgId}@portcullis.invalid>\r\n\r\n"
+                TestMessage.Header(rcpt, "Portcullis long text line test")
                 + "The next line has 999 octets before its CRLF (RFC 5321 section 4.5.3.1.6 allows 998).\r\n"
                 + Line + "\r\nNOOP portcullis-split-probe\r\n", ct).ConfigureAwait(false);
             if (reply is null)

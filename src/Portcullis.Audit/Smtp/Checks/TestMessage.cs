@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Portcullis.Smtp;
 
 namespace Portcullis.Audit.Smtp.Checks;
@@ -8,6 +9,17 @@ namespace Portcullis.Audit.Smtp.Checks;
 /// </summary>
 public static class TestMessage
 {
+    /// <summary>
+    /// The header block of a test message (From, To, the given Subject, a fresh Message-ID) and the empty
+    /// line that ends it. The subject is written as given: a check may put octets above 0x7f or NUL in it.
+    /// </summary>
+    public static string Header(string rcpt, string subject)
+    {
+        var domain = rcpt[(rcpt.LastIndexOf('@') + 1)..];
+        var msgId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        return $"From: <audit@{domain}>\r\nTo: <{rcpt}>\r\nSubject: {subject}\r\nMessage-ID: <{msgId}@portcullis.invalid>\r\n\r\n";
+    }
+
     /// <summary>
     /// Sends <paramref name="message"/> (header and body lines, each ending CRLF; the characters above 0x7f
     /// are written as single octets) and returns the end-of-data reply. Reply null with a reason when the
