@@ -111,6 +111,33 @@ public sealed class MaildirWriter
             return sequential;
         }
 
+        if (BatchDurability == MaildirBatchDurability.SyncFs)
+        {
+            // The whole batch on one I/O thread, stage after stage: its only waits are the two barriers, and
+            // no thread hand-off between stages delays the 250s that wait for it (each hop cost a wake-up
+            // and, on a busy machine, a wait for a core).
+            Task<IReadOnlyList<MaildirResult>>? done = null;
+            await MaildirIoThreads.Run(() => done = RunBatchAsync(messages, namesAreNew, RunHere)).ConfigureAwait(false);
+            return await done!.ConfigureAwait(false);
+        }
+        return await RunBatchAsync(messages, namesAreNew, RunOnIoThreads).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs each action on this thread, one after the other (each catches its own failures).</summary>
+    private static Task RunHere(IEnumerable<Action> actions)
+    {
+        foreach (var action in actions)
+        {
+            action();
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Runs the actions concurrently on the I/O threads: many fsyncs in flight let ext4/xfs fold them into few journal commits.</summary>
+    private static Task RunOnIoThreads(IEnumerable<Action> actions) => Task.WhenAll(actions.Select(MaildirIoThreads.Run));
+
+    private async Task<IReadOnlyList<MaildirResult>> RunBatchAsync(IReadOnlyList<MaildirMessage> messages, bool namesAreNew, Func<IEnumerable<Action>, Task> run)
+    {
         var results = new MaildirResult?[messages.Count];
         var pending = new (string Maildir, string Tmp)?[messages.Count];
         var seen = new HashSet<(string, string)>();
@@ -148,27 +175,28 @@ public sealed class MaildirWriter
                 results[i] = new MaildirResult(m, MaildirOutcome.Failed, null, e);
             }
         }
-        if (flushEach)
-        {
-            // Many fsyncs in flight at once: ext4/xfs fold them into few journal commits.
-            await Task.WhenAll(work.Select(i => MaildirIoThreads.Run(() => Prepare(i)))).ConfigureAwait(false);
-        }
-        else
-        {
-            // Without fsync the writes only fill the page cache; the one syncfs below is the barrier.
-            await MaildirIoThreads.Run(() => work.ForEach(Prepare)).ConfigureAwait(false);
-        }
+        // ParallelFsync: each copy fsynced, concurrently. SyncFs: the writes only fill the page cache; the
+        // one syncfs below is the barrier.
+        await run(work.Select(i => (Action)(() => Prepare(i)))).ConfigureAwait(false);
 
         // 2. SyncFs: one barrier makes every tmp file's data durable before any of them is renamed.
         if (!flushEach && pending.Any(p => p is not null))
         {
-            try
+            IOException? failed = null;
+            await run([() =>
             {
-                await MaildirIoThreads.Run(() => MaildirFileSystem.SyncFileSystem(_dataDir)).ConfigureAwait(false);
-            }
-            catch (IOException e)
+                try
+                {
+                    MaildirFileSystem.SyncFileSystem(_dataDir);
+                }
+                catch (IOException e)
+                {
+                    failed = e;
+                }
+            }]).ConfigureAwait(false);
+            if (failed is not null)
             {
-                FailPending(messages, results, pending, e);
+                FailPending(messages, results, pending, failed);
             }
         }
 
@@ -195,7 +223,7 @@ public sealed class MaildirWriter
 
         // 4. One fsync per distinct new/: the renames become durable.
         var failedDirs = new ConcurrentDictionary<string, Exception>(StringComparer.Ordinal);
-        await Task.WhenAll(touched.Select(dir => MaildirIoThreads.Run(() =>
+        await run(touched.Select(dir => (Action)(() =>
         {
             try
             {
