@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using Portcullis.Logs;
 using Portcullis.Server;
 
 namespace Portcullis.Cli;
