@@ -47,10 +47,13 @@ public sealed class InlineLocalDelivery : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(message);
         var id = QueueIdGenerator.Format(message.Id);
         var returnPath = MaildirMessage.ReturnPathLine(message.Sender);
-        var copies = new MaildirMessage[message.Recipients.Count];
+        // Each session writes its own copies into tmp/ before it joins a batch (on its own thread, without an
+        // fsync): the batch then holds only the barriers and the renames, and the 250s waiting for it come
+        // sooner (the writes were a sixth of a batch's time at 10 sessions, bench/RESULTS.md).
+        var copies = new StagedCopy[message.Recipients.Count];
         for (var i = 0; i < copies.Length; i++)
         {
-            copies[i] = new MaildirMessage(message.Recipients[i].Address, MaildirMessage.NameFor(message.ReceivedAt, id, i, _hostname), [returnPath, message.Content]);
+            copies[i] = _writer.Stage(new MaildirMessage(message.Recipients[i].Address, MaildirMessage.NameFor(message.ReceivedAt, id, i, _hostname), [returnPath, message.Content]), nameIsNew: true);
         }
         var pending = new Pending(copies, new TaskCompletionSource<IReadOnlyList<MaildirResult>>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_waiting.Writer.TryWrite(pending))
@@ -77,7 +80,7 @@ public sealed class InlineLocalDelivery : IAsyncDisposable
                 continue; // the completed batch may have left nothing to read
             }
             var batch = new List<Pending>();
-            var copies = new List<MaildirMessage>();
+            var copies = new List<StagedCopy>();
             while (copies.Count < MaxBatchCopies && reader.TryRead(out var p))
             {
                 batch.Add(p);
@@ -91,12 +94,12 @@ public sealed class InlineLocalDelivery : IAsyncDisposable
         await Task.WhenAll(inFlight).ConfigureAwait(false);
     }
 
-    private async Task DeliverBatchAsync(List<Pending> batch, List<MaildirMessage> copies)
+    private async Task DeliverBatchAsync(List<Pending> batch, List<StagedCopy> copies)
     {
         IReadOnlyList<MaildirResult> results;
         try
         {
-            results = await _writer.DeliverBatchAsync(copies, CancellationToken.None, namesAreNew: true).ConfigureAwait(false);
+            results = await _writer.CommitAsync(copies).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -120,5 +123,5 @@ public sealed class InlineLocalDelivery : IAsyncDisposable
         await _loop.ConfigureAwait(false);
     }
 
-    private sealed record Pending(MaildirMessage[] Copies, TaskCompletionSource<IReadOnlyList<MaildirResult>> Done);
+    private sealed record Pending(StagedCopy[] Copies, TaskCompletionSource<IReadOnlyList<MaildirResult>> Done);
 }

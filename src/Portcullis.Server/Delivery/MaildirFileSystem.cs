@@ -38,6 +38,13 @@ internal static class MaildirFileSystem
         }
     }
 
+    /// <summary>fsync(2) of a file written and closed earlier (a staged Maildir copy): reopened for writing, flushed.</summary>
+    public static void FsyncFile(string path)
+    {
+        using var file = new FileStream(path, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.Write, Share = FileShare.ReadWrite, BufferSize = 0 });
+        file.Flush(flushToDisk: true);
+    }
+
     /// <summary>
     /// syncfs(2) on the filesystem that holds <paramref name="path"/>: writes back every dirty file and
     /// directory of that filesystem in one call (one journal commit on ext4/xfs).

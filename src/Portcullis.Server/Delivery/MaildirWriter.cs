@@ -117,10 +117,72 @@ public sealed class MaildirWriter
             // no thread hand-off between stages delays the 250s that wait for it (each hop cost a wake-up
             // and, on a busy machine, a wait for a core).
             Task<IReadOnlyList<MaildirResult>>? done = null;
-            await MaildirIoThreads.Run(() => done = RunBatchAsync(messages, namesAreNew, RunHere)).ConfigureAwait(false);
+            await MaildirIoThreads.Run(() => done = CommitAsync(StageAll(messages, namesAreNew), RunHere)).ConfigureAwait(false);
             return await done!.ConfigureAwait(false);
         }
-        return await RunBatchAsync(messages, namesAreNew, RunOnIoThreads).ConfigureAwait(false);
+        List<StagedCopy> staged = [];
+        await MaildirIoThreads.Run(() => staged = StageAll(messages, namesAreNew)).ConfigureAwait(false);
+        return await CommitAsync(staged, RunOnIoThreads).ConfigureAwait(false);
+    }
+
+    private List<StagedCopy> StageAll(IReadOnlyList<MaildirMessage> messages, bool namesAreNew)
+    {
+        var seen = new HashSet<(string, string)>();
+        var curIndex = new CurIndex();
+        var staged = new List<StagedCopy>(messages.Count);
+        foreach (var m in messages)
+        {
+            staged.Add(seen.Add((m.Mailbox, m.UniqueName))
+                ? Stage(m, namesAreNew, curIndex)
+                : StagedCopy.Done(new MaildirResult(m, MaildirOutcome.Failed, null, new ArgumentException($"{m.UniqueName} appears twice in the batch for {m.Mailbox}"))));
+        }
+        return staged;
+    }
+
+    /// <summary>
+    /// The first half of a batched delivery: writes the copy into tmp/, not yet durable and not yet visible
+    /// to readers. Blocks for the file's creation and write (tens of microseconds; never an fsync), so a
+    /// session can stage its own copies before it joins a batch and the batch waits only for the barriers.
+    /// Never throws for the copy's failure: the staged copy then carries its final result. Pass what it
+    /// returns to <see cref="CommitAsync(IReadOnlyList{StagedCopy})"/>.
+    /// <paramref name="nameIsNew"/>: see <see cref="DeliverBatchAsync"/>'s namesAreNew.
+    /// </summary>
+    public StagedCopy Stage(MaildirMessage message, bool nameIsNew) => Stage(message, nameIsNew, null);
+
+    private StagedCopy Stage(MaildirMessage m, bool nameIsNew, CurIndex? curIndex)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        try
+        {
+            ValidateName(m.UniqueName);
+            var maildir = EnsureMaildir(m.Mailbox);
+            if (!nameIsNew && FindExisting(maildir, m.UniqueName, curIndex ?? new CurIndex()) is { } existing)
+            {
+                return StagedCopy.Done(new MaildirResult(m, MaildirOutcome.AlreadyDelivered, existing));
+            }
+            return new StagedCopy(m, maildir, WriteTmp(maildir, m, flushToDisk: false), null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or DirectoryException)
+        {
+            return StagedCopy.Done(new MaildirResult(m, MaildirOutcome.Failed, null, e));
+        }
+    }
+
+    /// <summary>
+    /// The second half: makes staged copies durable and visible, with one barrier for the whole batch
+    /// (<see cref="MaildirBatchDurability"/>), then renames them into new/ and fsyncs each distinct new/ once.
+    /// One result per staged copy, in order.
+    /// </summary>
+    public async Task<IReadOnlyList<MaildirResult>> CommitAsync(IReadOnlyList<StagedCopy> staged)
+    {
+        ArgumentNullException.ThrowIfNull(staged);
+        if (BatchDurability == MaildirBatchDurability.ParallelFsync)
+        {
+            return await CommitAsync(staged, RunOnIoThreads).ConfigureAwait(false);
+        }
+        Task<IReadOnlyList<MaildirResult>>? done = null;
+        await MaildirIoThreads.Run(() => done = CommitAsync(staged, RunHere)).ConfigureAwait(false);
+        return await done!.ConfigureAwait(false);
     }
 
     /// <summary>Runs each action on this thread, one after the other (each catches its own failures).</summary>
@@ -136,73 +198,63 @@ public sealed class MaildirWriter
     /// <summary>Runs the actions concurrently on the I/O threads: many fsyncs in flight let ext4/xfs fold them into few journal commits.</summary>
     private static Task RunOnIoThreads(IEnumerable<Action> actions) => Task.WhenAll(actions.Select(MaildirIoThreads.Run));
 
-    private async Task<IReadOnlyList<MaildirResult>> RunBatchAsync(IReadOnlyList<MaildirMessage> messages, bool namesAreNew, Func<IEnumerable<Action>, Task> run)
+    private async Task<IReadOnlyList<MaildirResult>> CommitAsync(IReadOnlyList<StagedCopy> staged, Func<IEnumerable<Action>, Task> run)
     {
-        var results = new MaildirResult?[messages.Count];
-        var pending = new (string Maildir, string Tmp)?[messages.Count];
-        var seen = new HashSet<(string, string)>();
-        var flushEach = BatchDurability == MaildirBatchDurability.ParallelFsync;
+        var results = staged.Select(c => c.Result).ToArray();
+        var pending = staged.Select(c => c.Tmp is null ? ((string Maildir, string Tmp)?)null : (c.Maildir!, c.Tmp)).ToArray();
+        var messages = staged.Select(c => c.Message).ToArray();
+        var waiting = pending.Count(p => p is not null);
 
-        // 1. Write every copy into tmp/ (each fsynced, concurrently, for ParallelFsync).
-        var work = new List<int>();
-        for (var i = 0; i < messages.Count; i++)
+        // 1. The barrier: every tmp file's data durable before any of them is renamed. One copy alone, or
+        // ParallelFsync: fsync each file (concurrently); a batch under SyncFs: one syncfs(2).
+        if (waiting > 0)
         {
-            var m = messages[i];
-            if (!seen.Add((m.Mailbox, m.UniqueName)))
+            var failed = new ConcurrentDictionary<int, Exception>();
+            if (BatchDurability == MaildirBatchDurability.SyncFs && waiting > 1)
             {
-                results[i] = new MaildirResult(m, MaildirOutcome.Failed, null, new ArgumentException($"{m.UniqueName} appears twice in the batch for {m.Mailbox}"));
-                continue;
-            }
-            work.Add(i);
-        }
-        var curIndex = new CurIndex();
-        void Prepare(int i)
-        {
-            var m = messages[i];
-            try
-            {
-                ValidateName(m.UniqueName);
-                var maildir = EnsureMaildir(m.Mailbox);
-                if (!namesAreNew && FindExisting(maildir, m.UniqueName, curIndex) is { } existing)
+                await run([() =>
                 {
-                    results[i] = new MaildirResult(m, MaildirOutcome.AlreadyDelivered, existing);
-                    return;
-                }
-                pending[i] = (maildir, WriteTmp(maildir, m, flushEach));
+                    try
+                    {
+                        MaildirFileSystem.SyncFileSystem(_dataDir);
+                    }
+                    catch (IOException e)
+                    {
+                        failed[-1] = e;
+                    }
+                }]).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or DirectoryException)
+            else
             {
-                results[i] = new MaildirResult(m, MaildirOutcome.Failed, null, e);
+                await run(Enumerable.Range(0, pending.Length).Where(i => pending[i] is not null).Select(i => (Action)(() =>
+                {
+                    try
+                    {
+                        MaildirFileSystem.FsyncFile(pending[i]!.Value.Tmp);
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                        failed[i] = e;
+                    }
+                }))).ConfigureAwait(false);
             }
-        }
-        // ParallelFsync: each copy fsynced, concurrently. SyncFs: the writes only fill the page cache; the
-        // one syncfs below is the barrier.
-        await run(work.Select(i => (Action)(() => Prepare(i)))).ConfigureAwait(false);
-
-        // 2. SyncFs: one barrier makes every tmp file's data durable before any of them is renamed.
-        if (!flushEach && pending.Any(p => p is not null))
-        {
-            IOException? failed = null;
-            await run([() =>
+            foreach (var (i, e) in failed)
             {
-                try
+                for (var j = 0; j < pending.Length; j++)
                 {
-                    MaildirFileSystem.SyncFileSystem(_dataDir);
+                    if ((i < 0 || i == j) && pending[j] is { } p)
+                    {
+                        TryDelete(p.Tmp);
+                        pending[j] = null;
+                        results[j] = new MaildirResult(messages[j], MaildirOutcome.Failed, null, e);
+                    }
                 }
-                catch (IOException e)
-                {
-                    failed = e;
-                }
-            }]).ConfigureAwait(false);
-            if (failed is not null)
-            {
-                FailPending(messages, results, pending, failed);
             }
         }
 
-        // 3. Rename into new/.
+        // 2. Rename into new/.
         var touched = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < messages.Count; i++)
+        for (var i = 0; i < pending.Length; i++)
         {
             if (pending[i] is not { } p)
             {
@@ -221,7 +273,7 @@ public sealed class MaildirWriter
             }
         }
 
-        // 4. One fsync per distinct new/: the renames become durable.
+        // 3. One fsync per distinct new/: the renames become durable.
         var failedDirs = new ConcurrentDictionary<string, Exception>(StringComparer.Ordinal);
         await run(touched.Select(dir => (Action)(() =>
         {
@@ -236,7 +288,7 @@ public sealed class MaildirWriter
         }))).ConfigureAwait(false);
         if (!failedDirs.IsEmpty)
         {
-            for (var i = 0; i < messages.Count; i++)
+            for (var i = 0; i < pending.Length; i++)
             {
                 if (pending[i] is { } p && failedDirs.TryGetValue(Path.Combine(p.Maildir, "new"), out var e))
                 {
@@ -246,19 +298,6 @@ public sealed class MaildirWriter
             }
         }
         return results.Select(r => r!).ToList();
-    }
-
-    private static void FailPending(IReadOnlyList<MaildirMessage> messages, MaildirResult?[] results, (string Maildir, string Tmp)?[] pending, Exception e)
-    {
-        for (var i = 0; i < messages.Count; i++)
-        {
-            if (pending[i] is { } p)
-            {
-                TryDelete(p.Tmp);
-                pending[i] = null;
-                results[i] = new MaildirResult(messages[i], MaildirOutcome.Failed, null, e);
-            }
-        }
     }
 
     private static async Task<MaildirResult> CatchAsync(MaildirMessage m, Func<Task<MaildirResult>> deliver)

@@ -227,6 +227,58 @@ public sealed class MaildirWriterTests : IDisposable
         Assert.Single(System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "alice"), "new")));
     }
 
+    [Theory]
+    [InlineData(MaildirBatchDurability.SyncFs, 1)]
+    [InlineData(MaildirBatchDurability.SyncFs, 3)]
+    [InlineData(MaildirBatchDurability.ParallelFsync, 3)]
+    public async Task A_staged_copy_waits_in_tmp_unseen_until_its_batch_commits(MaildirBatchDurability mode, int copies)
+    {
+        var writer = new MaildirWriter(_dir.Path, batchDurability: mode);
+        var staged = Enumerable.Range(0, copies)
+            .Select(i => writer.Stage(new MaildirMessage("alice@example.test", $"1795000000.Pstaged{i}R0.mx.example.test", [Message]), nameIsNew: true))
+            .ToList();
+
+        // Written, but a reader (Dovecot looks only in new/ and cur/) cannot see it yet.
+        Assert.All(staged, c => Assert.Null(c.Result));
+        Assert.Equal(copies, System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "alice"), "tmp")).Length);
+        Assert.Empty(System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "alice"), "new")));
+
+        var results = await writer.CommitAsync(staged);
+
+        Assert.All(results, r => Assert.Equal(MaildirOutcome.Delivered, r.Outcome));
+        Assert.Equal(copies, System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "alice"), "new")).Length);
+        Assert.Empty(System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "alice"), "tmp")));
+    }
+
+    [Fact]
+    public async Task A_staged_copy_whose_tmp_file_vanished_fails_alone_and_the_rest_commit()
+    {
+        var writer = new MaildirWriter(_dir.Path, batchDurability: MaildirBatchDurability.SyncFs);
+        var kept = writer.Stage(new MaildirMessage("alice@example.test", "1795000000.PkeptR0.mx.example.test", [Message]), nameIsNew: true);
+        var lost = writer.Stage(new MaildirMessage("carol@example.test", "1795000000.PlostR0.mx.example.test", [Message]), nameIsNew: true);
+        File.Delete(lost.Tmp!);
+
+        var results = await writer.CommitAsync([kept, lost]);
+
+        Assert.Equal(MaildirOutcome.Delivered, results[0].Outcome);
+        Assert.Equal(MaildirOutcome.Failed, results[1].Outcome);
+        Assert.Empty(System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "carol"), "new")));
+    }
+
+    [Fact]
+    public async Task Staging_into_a_mailbox_that_cannot_exist_carries_its_failure_to_the_commit()
+    {
+        var writer = new MaildirWriter(_dir.Path, batchDurability: MaildirBatchDurability.SyncFs);
+        System.IO.Directory.CreateDirectory(Path.Combine(_dir.Path, "mail", "example.test"));
+        await File.WriteAllTextAsync(Path.Combine(_dir.Path, "mail", "example.test", "carol"), "not a directory");
+
+        var staged = writer.Stage(new MaildirMessage("carol@example.test", "1795000000.PbadR0.mx.example.test", [Message]), nameIsNew: true);
+
+        Assert.Equal(MaildirOutcome.Failed, staged.Result?.Outcome);
+        var result = Assert.Single(await writer.CommitAsync([staged]));
+        Assert.Equal(MaildirOutcome.Failed, result.Outcome);
+    }
+
     [Fact]
     public void Return_path_line_follows_rfc5321_4_4()
     {
