@@ -1,10 +1,7 @@
 using System.Net;
-using DnsClient;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using MimeKit;
-using MimeKit.Cryptography;
-using Org.BouncyCastle.Crypto;
 using Portcullis.EndToEnd.Tests.Infrastructure;
 
 namespace Portcullis.EndToEnd.Tests.Delivery;
@@ -70,20 +67,6 @@ public sealed class DeliveryWorld : IDisposable
         return m;
     }
 
-    /// <summary>DKIM keys from the test DNS, for MimeKit's DkimVerifier.</summary>
-    public sealed class DnsKeyLocator(IPEndPoint dns) : DkimPublicKeyLocatorBase
-    {
-        private readonly LookupClient _client = new(new LookupClientOptions(dns) { UseCache = false });
-
-        public override AsymmetricKeyParameter LocatePublicKey(string methods, string domain, string selector, CancellationToken cancellationToken = default) =>
-            LocatePublicKeyAsync(methods, domain, selector, cancellationToken).GetAwaiter().GetResult();
-
-        public override async Task<AsymmetricKeyParameter> LocatePublicKeyAsync(string methods, string domain, string selector, CancellationToken cancellationToken = default)
-        {
-            var response = await _client.QueryAsync($"{selector}._domainkey.{domain}", QueryType.TXT, QueryClass.IN, cancellationToken);
-            return GetPublicKey(string.Concat(response.Answers.TxtRecords().Single().Text));
-        }
-    }
 
     public void Dispose()
     {

@@ -49,7 +49,7 @@ public sealed partial class RemoteDeliveryEndToEndTests(DeliveryWorld world) : I
         var signature = received.Headers[index];
         Assert.Contains("d=example.test", signature.Value, StringComparison.Ordinal);
         Assert.Contains("c=relaxed/relaxed", signature.Value, StringComparison.Ordinal);
-        Assert.True(await new DkimVerifier(new DeliveryWorld.DnsKeyLocator(world.Dns.Endpoint)).VerifyAsync(received, signature), "DKIM signature did not verify");
+        Assert.True(await new DkimVerifier(new DnsDkimKeyLocator(world.Dns.Endpoint)).VerifyAsync(received, signature), "DKIM signature did not verify");
         Assert.Contains("with ESMTPS", received.Headers[HeaderId.Received], StringComparison.Ordinal);
     }
 

@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using MimeKit;
 using MimeKit.Cryptography;
+using Portcullis.EndToEnd.Tests.Infrastructure;
 using Portcullis.Server.Configuration;
 using Portcullis.Server.Dkim;
 using Portcullis.Server.Directory;
@@ -124,7 +125,7 @@ public sealed class RemoteDeliveryTests(RemoteWorld world) : IAsyncLifetime
         Assert.Contains(".leading dot", received.TextBody, StringComparison.Ordinal);
         var signature = received.Headers[received.Headers.IndexOf(HeaderId.DkimSignature)];
         Assert.Contains($"s={selector}", signature.Value, StringComparison.Ordinal);
-        var verifier = new DkimVerifier(new RemoteWorld.DnsKeyLocator(world.Dns.Endpoint));
+        var verifier = new DkimVerifier(new DnsDkimKeyLocator(world.Dns.Endpoint));
         verifier.Enable(DkimSignatureAlgorithm.Ed25519Sha256);
         Assert.True(await verifier.VerifyAsync(received, signature), "the DKIM signature did not verify at the receiving side");
     }

@@ -1,7 +1,4 @@
 using System.Net;
-using DnsClient;
-using MimeKit.Cryptography;
-using Org.BouncyCastle.Crypto;
 using Portcullis.EndToEnd.Tests.Infrastructure;
 
 namespace Portcullis.Server.Tests.Remote;
@@ -36,21 +33,6 @@ public sealed class RemoteWorld : IDisposable
     public DnsTestServer Dns { get; }
     public RemoteMxPostfix Mx { get; }
 
-    /// <summary>DKIM public keys from the test DNS (RFC 6376 §3.6.2), for MimeKit's DkimVerifier.</summary>
-    public sealed class DnsKeyLocator(IPEndPoint dns) : DkimPublicKeyLocatorBase
-    {
-        private readonly LookupClient _client = new(new LookupClientOptions(dns) { UseCache = false });
-
-        public override AsymmetricKeyParameter LocatePublicKey(string methods, string domain, string selector, CancellationToken cancellationToken = default) =>
-            LocatePublicKeyAsync(methods, domain, selector, cancellationToken).GetAwaiter().GetResult();
-
-        public override async Task<AsymmetricKeyParameter> LocatePublicKeyAsync(string methods, string domain, string selector, CancellationToken cancellationToken = default)
-        {
-            var response = await _client.QueryAsync($"{selector}._domainkey.{domain}", QueryType.TXT, QueryClass.IN, cancellationToken);
-            var txt = string.Concat(response.Answers.TxtRecords().Single().Text);
-            return GetPublicKey(txt);
-        }
-    }
 
     public void Dispose()
     {
