@@ -134,14 +134,14 @@ public static class ProxyProbe
     private static async Task<(ProbeResult, string)> HttpRequestAsync(ProbeSession s, byte[] request, string method, ProbeDestination d, ProbeTimeouts t, CancellationToken ct)
     {
         await s.SendAsync(request, false, ct).ConfigureAwait(false);
-        var stop = await s.ReadUntilAsync(0, m =>
+        // Two steps, each with its own time: the proxy's reply head (Reply), then, after a 200, the page
+        // through it (Proof). A proxy that answers "200" at once and never relays anything ("grants but
+        // did not connect") is thus judged after Proof, not after Reply + Proof.
+        var stop = await s.ReadUntilAsync(0, m => ProxyReplies.TryParseHttpHead(m.Span, out _, out var notHttp) || notHttp, t.Reply, false, ct).ConfigureAwait(false);
+        if (ProxyReplies.TryParseHttpHead(s.Received, out var granted, out _) && granted.Code == 200)
         {
-            if (ProxyReplies.TryParseHttpHead(m.Span, out var h, out var notHttp))
-            {
-                return h.Code != 200 || d.Seen(Text(m.Span[h.BodyOffset..]), false);
-            }
-            return notHttp;
-        }, t.Reply + t.Proof, false, ct).ConfigureAwait(false);
+            await s.ReadUntilAsync(0, m => d.Seen(Text(m.Span[granted.BodyOffset..]), false), t.Proof, false, ct).ConfigureAwait(false);
+        }
         if (s.ReceivedCount == 0)
         {
             return Silent(stop, method);
@@ -257,7 +257,9 @@ public static class ProxyProbe
         }
         var from = s.ReceivedCount;
         await s.SendAsync(line, false, ct).ConfigureAwait(false);
-        var stop = await s.ReadUntilAsync(from, m => d.Seen(Text(m.Span), false), t.Reply + t.Proof, false, ct).ConfigureAwait(false);
+        // An answer in another protocol (an HTTP status line, SOCKS bytes) ends the wait at once: it is not a
+        // gateway, whatever follows (an HTTP proxy on this port is judged by the HTTP protocols' own probes).
+        var stop = await s.ReadUntilAsync(from, m => d.Seen(Text(m.Span), false) || IsOtherProtocol(Text(m.Span)), t.Reply + t.Proof, false, ct).ConfigureAwait(false);
         var after = Text(s.Received[from..]);
         var typed = Encoding.ASCII.GetString(line).TrimEnd();
         if (d.Prove(after, false) is { } proof)
@@ -269,7 +271,7 @@ public static class ProxyProbe
             var (r, text) = Silent(stop, $"\"{typed}\"");
             return from == 0 ? (r, text) : (r == ProbeResult.NoAnswer ? ProbeResult.Refused : r, $"prompt \"{prompt.Trim()}\", then {text}");
         }
-        if (after.StartsWith("HTTP/", StringComparison.Ordinal) || after[0] is '\x00' or '\x04' or '\x05')
+        if (IsOtherProtocol(after))
         {
             return (ProbeResult.OtherProtocol, $"not a gateway: \"{FirstLine(s.Received[from..])}\"");
         }
@@ -283,6 +285,10 @@ public static class ProxyProbe
         }
         return (ProbeResult.Refused, $"the gateway refused \"{typed}\": \"{FirstLine(s.Received[from..])}\"");
     }
+
+    /// <summary>What a gateway never answers to a typed line: an HTTP status line or a SOCKS reply's first byte.</summary>
+    private static bool IsOtherProtocol(string after) =>
+        after.StartsWith("HTTP/", StringComparison.Ordinal) || (after.Length > 0 && after[0] is '\x00' or '\x04' or '\x05');
 
     /// <summary>HOPM's "ssh" scanner: send nothing, read the identification line (RFC 4253 §4.2), compare it with the list.</summary>
     private static async Task<(ProbeResult, string)> SshBannerAsync(ProbeSession s, ProbeTimeouts t, CancellationToken ct)

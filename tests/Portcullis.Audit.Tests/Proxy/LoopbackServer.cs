@@ -78,6 +78,20 @@ internal sealed class LoopbackServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Answers whatever arrives, even a bare "host:port" line, with "HTTP/1.0 200 Connection established", then holds the connection and relays nothing.</summary>
+    public static async Task Answers200ToAnything(Socket s, CancellationToken ct)
+    {
+        var buf = new byte[4096];
+        if (await s.ReceiveAsync(buf, SocketFlags.None, ct) == 0)
+        {
+            return;
+        }
+        await s.SendAsync("HTTP/1.0 200 Connection established\r\n\r\n"u8.ToArray(), SocketFlags.None, ct);
+        while (await s.ReceiveAsync(buf, SocketFlags.None, ct) > 0)
+        {
+        }
+    }
+
     /// <summary>A minimal but real SOCKS5 proxy (RFC 1928, no auth, CONNECT to IPv4 loopback only) that relays both ways.</summary>
     public static async Task OpenSocks5(Socket s, CancellationToken ct)
     {

@@ -73,6 +73,44 @@ public class ProxyProbeTests
         Assert.Equal(0, canary.Connections);
     }
 
+    [Theory]
+    [InlineData(ProxyProtocol.Wingate)]
+    [InlineData(ProxyProtocol.TelnetGateway)]
+    public async Task A_gateway_probe_answered_in_http_is_not_a_gateway_without_waiting_for_a_proof(ProxyProtocol protocol)
+    {
+        await using var canary = ProxyCanary.Start(new IPEndPoint(IPAddress.Parse("127.0.3.110"), 0));
+        await using var trap = new LoopbackServer("127.0.3.111", LoopbackServer.Answers200ToAnything);
+        var d = new CanaryDestination(canary, "127.0.3.110", canary.LocalEndPoint.Port);
+        // Reply + Proof is 40 s: the HTTP status line settles it long before.
+        var patient = new ProbeTimeouts { Connect = TimeSpan.FromSeconds(5), Prompt = TimeSpan.FromMilliseconds(300), Reply = TimeSpan.FromSeconds(20), Proof = TimeSpan.FromSeconds(20) };
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var outcome = await ProxyProbe.RunAsync(trap.EndPoint, protocol, d, patient, CancellationToken.None);
+
+        Assert.Equal(ProbeResult.OtherProtocol, outcome.Result);
+        Assert.StartsWith("not a gateway: \"HTTP/1.0 200 Connection established\"", outcome.Summary, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"took {clock.Elapsed}");
+    }
+
+    [Theory]
+    [InlineData(ProxyProtocol.HttpGet)]
+    [InlineData(ProxyProtocol.HttpPost)]
+    public async Task A_200_to_get_or_post_without_the_canary_page_is_judged_after_the_proof_time_not_reply_plus_proof(ProxyProtocol protocol)
+    {
+        await using var canary = ProxyCanary.Start(new IPEndPoint(IPAddress.Parse("127.0.3.110"), 0));
+        await using var trap = new LoopbackServer("127.0.3.111", LoopbackServer.Grants200ButNeverConnects);
+        var d = new CanaryDestination(canary, "127.0.3.110", canary.LocalEndPoint.Port);
+        // The head comes at once; then only Proof (1 s) is waited for the page, not the 30 s of Reply.
+        var timeouts = new ProbeTimeouts { Connect = TimeSpan.FromSeconds(5), Reply = TimeSpan.FromSeconds(30), Proof = TimeSpan.FromSeconds(1) };
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var outcome = await ProxyProbe.RunAsync(trap.EndPoint, protocol, d, timeouts, CancellationToken.None);
+
+        Assert.Equal(ProbeResult.GrantedNoConnect, outcome.Result);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"took {clock.Elapsed}");
+        Assert.Equal(0, canary.Connections);
+    }
+
     [Fact]
     public async Task Closed_port_is_not_tested_and_the_target_is_inconclusive()
     {
