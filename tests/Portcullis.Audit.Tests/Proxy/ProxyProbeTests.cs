@@ -78,18 +78,14 @@ public class ProxyProbeTests
     [InlineData(ProxyProtocol.TelnetGateway)]
     public async Task A_gateway_probe_answered_in_http_is_not_a_gateway_without_waiting_for_a_proof(ProxyProtocol protocol)
     {
-        await using var canary = ProxyCanary.Start(new IPEndPoint(IPAddress.Parse("127.0.3.110"), 0));
-        await using var trap = new LoopbackServer("127.0.3.111", LoopbackServer.Answers200ToAnything);
-        var d = new CanaryDestination(canary, "127.0.3.110", canary.LocalEndPoint.Port);
         // Reply + Proof is 40 s: the HTTP status line settles it long before.
         var patient = new ProbeTimeouts { Connect = TimeSpan.FromSeconds(5), Prompt = TimeSpan.FromMilliseconds(300), Reply = TimeSpan.FromSeconds(20), Proof = TimeSpan.FromSeconds(20) };
-        var clock = System.Diagnostics.Stopwatch.StartNew();
 
-        var outcome = await ProxyProbe.RunAsync(trap.EndPoint, protocol, d, patient, CancellationToken.None);
+        var (outcome, took, _) = await ProbeTrapAsync(LoopbackServer.Answers200ToAnything, protocol, patient);
 
         Assert.Equal(ProbeResult.OtherProtocol, outcome.Result);
         Assert.StartsWith("not a gateway: \"HTTP/1.0 200 Connection established\"", outcome.Summary, StringComparison.Ordinal);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"took {clock.Elapsed}");
+        Assert.True(took < TimeSpan.FromSeconds(15), $"took {took}");
     }
 
     [Theory]
@@ -97,18 +93,25 @@ public class ProxyProbeTests
     [InlineData(ProxyProtocol.HttpPost)]
     public async Task A_200_to_get_or_post_without_the_canary_page_is_judged_after_the_proof_time_not_reply_plus_proof(ProxyProtocol protocol)
     {
-        await using var canary = ProxyCanary.Start(new IPEndPoint(IPAddress.Parse("127.0.3.110"), 0));
-        await using var trap = new LoopbackServer("127.0.3.111", LoopbackServer.Grants200ButNeverConnects);
-        var d = new CanaryDestination(canary, "127.0.3.110", canary.LocalEndPoint.Port);
         // The head comes at once; then only Proof (1 s) is waited for the page, not the 30 s of Reply.
         var timeouts = new ProbeTimeouts { Connect = TimeSpan.FromSeconds(5), Reply = TimeSpan.FromSeconds(30), Proof = TimeSpan.FromSeconds(1) };
-        var clock = System.Diagnostics.Stopwatch.StartNew();
 
-        var outcome = await ProxyProbe.RunAsync(trap.EndPoint, protocol, d, timeouts, CancellationToken.None);
+        var (outcome, took, canaryConnections) = await ProbeTrapAsync(LoopbackServer.Grants200ButNeverConnects, protocol, timeouts);
 
         Assert.Equal(ProbeResult.GrantedNoConnect, outcome.Result);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"took {clock.Elapsed}");
-        Assert.Equal(0, canary.Connections);
+        Assert.True(took < TimeSpan.FromSeconds(15), $"took {took}");
+        Assert.Equal(0, canaryConnections);
+    }
+
+    /// <summary>One probe of a fake proxy on 127.0.3.111 towards a canary on 127.0.3.110: how it ended, how long it took, how often the canary was reached.</summary>
+    private static async Task<(ProbeOutcome Outcome, TimeSpan Took, int CanaryConnections)> ProbeTrapAsync(Func<Socket, CancellationToken, Task> fake, ProxyProtocol protocol, ProbeTimeouts timeouts)
+    {
+        await using var canary = ProxyCanary.Start(new IPEndPoint(IPAddress.Parse("127.0.3.110"), 0));
+        await using var trap = new LoopbackServer("127.0.3.111", fake);
+        var d = new CanaryDestination(canary, "127.0.3.110", canary.LocalEndPoint.Port);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var outcome = await ProxyProbe.RunAsync(trap.EndPoint, protocol, d, timeouts, CancellationToken.None);
+        return (outcome, clock.Elapsed, canary.Connections);
     }
 
     [Fact]
