@@ -257,9 +257,17 @@ public static class ProxyProbe
         }
         var from = s.ReceivedCount;
         await s.SendAsync(line, false, ct).ConfigureAwait(false);
-        // An answer in another protocol (an HTTP status line, SOCKS bytes) ends the wait at once: it is not a
-        // gateway, whatever follows (an HTTP proxy on this port is judged by the HTTP protocols' own probes).
-        var stop = await s.ReadUntilAsync(from, m => d.Seen(Text(m.Span), false) || IsOtherProtocol(Text(m.Span)), t.Reply + t.Proof, false, ct).ConfigureAwait(false);
+        // First the gateway's answer to the typed line (Reply: a gateway says "Connecting...", or relays the
+        // destination's greeting at once), then, once it has said something, the proof (Proof). Silence
+        // ends after Reply. An answer in another protocol (an HTTP status line, SOCKS bytes) ends the wait at
+        // once: it is not a gateway, whatever follows (an HTTP proxy on this port is judged by the HTTP
+        // protocols' own probes).
+        bool Settled(ReadOnlyMemory<byte> m) => d.Seen(Text(m.Span), false) || IsOtherProtocol(Text(m.Span));
+        var stop = await s.ReadUntilAsync(from, m => m.Length > 0, t.Reply, false, ct).ConfigureAwait(false);
+        if (s.ReceivedCount > from)
+        {
+            stop = await s.ReadUntilAsync(from, Settled, t.Proof, false, ct).ConfigureAwait(false);
+        }
         var after = Text(s.Received[from..]);
         var typed = Encoding.ASCII.GetString(line).TrimEnd();
         if (d.Prove(after, false) is { } proof)
