@@ -195,6 +195,9 @@ public sealed class PrivilegeDropTests
             return; // only root can switch users; CI runs as root
         }
         await using var server = await ServerInstance.StartAsync("[limits]\nmax_errors = 10\n", port: 25, user: "nobody");
+        // The kernel takes connections from listen() on, before the switch (which comes after binding and
+        // handing the data directory over); "Portcullis ready" is logged after it.
+        Assert.True(await server.WaitForLogAsync("Portcullis ready"), server.ServerLog);
         var status = await File.ReadAllLinesAsync($"/proc/{server.Pid}/status");
         var uid = status.Single(l => l.StartsWith("Uid:", StringComparison.Ordinal)).Split('\t', StringSplitOptions.RemoveEmptyEntries);
         Assert.All(uid.Skip(1), u => Assert.Equal("65534", u));
