@@ -14,6 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
+source bench/lib-box.sh
 PEERS=${PEERS:-$REPO/../shared/peers}
 N=${N:-20000}
 SIZE=${SIZE:-5120}
@@ -63,22 +64,8 @@ start_portcullis() {
     # Write back what the previous run (Postfix's) left dirty, as postfix-baseline.sh does before its own
     # runs: otherwise Portcullis's first syncfs(2) calls would pay for it.
     sync
-    # max_connections_per_client is raised: every smtp-source session comes from 127.0.0.1.
-    cat >"$BOX/portcullis.toml" <<TOML
-[server]
-hostname = "mx.example.test"
-postmaster = "bench@example.test"
-[storage]
-data_dir = "data"
-[listeners]
-mx = "$ADDR:$PORT"
-[limits]
-max_connections_per_client = 1000
-max_connections = 2000
-TOML
+    bench_box "$OUT/bin" "$BOX" "$ADDR:$PORT"
     local run="dotnet $OUT/bin/portcullis.dll"
-    $run domain add example.test --config "$BOX/portcullis.toml" >/dev/null
-    echo "bench-password" | $run user add bench@example.test --password-stdin --config "$BOX/portcullis.toml" >/dev/null
     $run serve --config "$BOX/portcullis.toml" 2>"$BOX/serve.log" &
     PID=$!
     for _ in $(seq 300); do

@@ -9,6 +9,7 @@
 # waits until all are in Maildir/new. Prints accepted/s, delivered/s and the server's CPU (user+system,
 # /proc/PID/stat) per message, warm-up excluded. Old mailboxes are moved aside, not deleted (see accept.sh).
 set -euo pipefail
+source "$(dirname "$0")/lib-box.sh"
 BIN=${1:?usage: cpu-per-message.sh BUILD_DIR [N] [SESSIONS]}
 N=${2:-8000}
 C=${3:-10}
@@ -17,20 +18,7 @@ BOX=$OUT/box
 mkdir -p "$OUT/trash"
 [ -d "$BOX" ] && mv "$BOX" "$OUT/trash/box-$(date +%s%N)"
 mkdir -p "$BOX"
-cat >"$BOX/portcullis.toml" <<TOML
-[server]
-hostname = "mx.example.test"
-postmaster = "bench@example.test"
-[storage]
-data_dir = "data"
-[listeners]
-mx = "127.0.0.1:2525"
-[limits]
-max_connections_per_client = 1000
-max_connections = 2000
-TOML
-dotnet "$BIN/portcullis.dll" domain add example.test --config "$BOX/portcullis.toml" >/dev/null
-echo "bench-password" | dotnet "$BIN/portcullis.dll" user add bench@example.test --password-stdin --config "$BOX/portcullis.toml" >/dev/null
+bench_box "$BIN" "$BOX" 127.0.0.1:2525
 dotnet "$BIN/portcullis.dll" serve --config "$BOX/portcullis.toml" 2>"$BOX/serve.log" &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT

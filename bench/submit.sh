@@ -13,6 +13,7 @@
 # the submission time (delivery keeps up).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib-box.sh
 REPO=$(pwd)
 CLIENTS=${CLIENTS:-10}
 PER_CLIENT=${PER_CLIENT:-1000}
@@ -45,25 +46,14 @@ rm -rf "$BOX"; mkdir -p "$BOX"
 smtp-sink -u nobody "$SINK:25" 256 >"$BOX/sink.log" 2>&1 &
 SINK_PID=$!
 
-cat >"$BOX/portcullis.toml" <<TOML
-[server]
-hostname = "mx.example.test"
-postmaster = "bench@example.test"
-[storage]
-data_dir = "data"
-[listeners]
-mx = "$ADDR:2525"
-submission = "$ADDR:5587"
+bench_box "$OUT/bin" "$BOX" "$ADDR:2525" "submission = \"$ADDR:5587\"
 [submission]
 messages_per_hour = 10000000
 recipients_per_hour = 10000000
 [delivery]
-relay_host = "$SINK:25"
-relay_tls = "none"
-TOML
+relay_host = \"$SINK:25\"
+relay_tls = \"none\""
 run="dotnet $OUT/bin/portcullis.dll"
-$run domain add example.test --config "$BOX/portcullis.toml" >/dev/null
-echo bench-password | $run user add bench@example.test --password-stdin --config "$BOX/portcullis.toml" >/dev/null
 $run serve --config "$BOX/portcullis.toml" >"$BOX/serve.log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do
