@@ -14,13 +14,7 @@ namespace Portcullis.Audit.Tests.Proxy;
 /// </summary>
 public class FactoryPasswordTests
 {
-    private static readonly ProbeTimeouts Quick = new()
-    {
-        Connect = TimeSpan.FromSeconds(2),
-        Reply = TimeSpan.FromSeconds(2),
-        Proof = TimeSpan.FromSeconds(1),
-        Prompt = TimeSpan.FromMilliseconds(500),
-    };
+    private static readonly ProbeTimeouts Quick = QuickTimeouts.With();
 
     /// <summary>A telnet service: a banner, then prompts answered line by line; "telnet A P" at the final prompt relays to A:P (loopback only).</summary>
     private static Func<Socket, CancellationToken, Task> Telnet(string banner, (string Expect, string Next)[] logins, string failure) => async (s, ct) =>

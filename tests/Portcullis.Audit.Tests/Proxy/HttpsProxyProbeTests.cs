@@ -9,13 +9,7 @@ namespace Portcullis.Audit.Tests.Proxy;
 public class HttpsProxyProbeTests
 {
     // The connect step includes the TLS handshake: generous, since a loaded CI machine can be slow at it.
-    private static readonly ProbeTimeouts Quick = new()
-    {
-        Connect = TimeSpan.FromSeconds(5),
-        Reply = TimeSpan.FromSeconds(2),
-        Proof = TimeSpan.FromSeconds(1),
-        Prompt = TimeSpan.FromMilliseconds(500),
-    };
+    private static readonly ProbeTimeouts Quick = QuickTimeouts.With(connect: 5);
 
     [Fact]
     public async Task An_https_proxy_that_relays_connect_inside_tls_is_proven_open_through_the_canary()

@@ -11,13 +11,7 @@ namespace Portcullis.Audit.Tests.Proxy;
 /// </summary>
 public class ProxyPolitenessTests
 {
-    private static readonly ProbeTimeouts Quick = new()
-    {
-        Connect = TimeSpan.FromSeconds(2),
-        Reply = TimeSpan.FromSeconds(2),
-        Proof = TimeSpan.FromSeconds(1),
-        Prompt = TimeSpan.FromMilliseconds(500),
-    };
+    private static readonly ProbeTimeouts Quick = QuickTimeouts.With();
 
     private static async Task<(ConnectionCounter Counter, AuditReport Report)> AuditSlowHostAsync(string host, string canaryAddress, int maxConnections)
     {

@@ -10,13 +10,7 @@ namespace Portcullis.Audit.Tests.Proxy;
 /// <summary>Probes over real loopback sockets (127.0.3.2-127.0.3.9), against a real relaying SOCKS5 proxy and a 200-trap.</summary>
 public class ProxyProbeTests
 {
-    private static readonly ProbeTimeouts Quick = new()
-    {
-        Connect = TimeSpan.FromSeconds(2),
-        Reply = TimeSpan.FromSeconds(2),
-        Proof = TimeSpan.FromSeconds(2),
-        Prompt = TimeSpan.FromMilliseconds(500),
-    };
+    private static readonly ProbeTimeouts Quick = QuickTimeouts.With(proof: 2);
 
     [Fact]
     public async Task Canary_greets_a_tunnel_with_a_fresh_token_and_answers_a_relayed_http_request_with_200()

@@ -9,13 +9,7 @@ namespace Portcullis.Audit.Tests.Proxy;
 /// <summary>HOPM's "ssh" scanner (catalog §5.2): read the banner, send nothing, compare with the listed versions. On 127.0.6.14-127.0.6.16.</summary>
 public class SshBannerTests
 {
-    private static readonly ProbeTimeouts Quick = new()
-    {
-        Connect = TimeSpan.FromSeconds(2),
-        Reply = TimeSpan.FromSeconds(1),
-        Proof = TimeSpan.FromSeconds(1),
-        Prompt = TimeSpan.FromMilliseconds(300),
-    };
+    private static readonly ProbeTimeouts Quick = QuickTimeouts.With(reply: 1, promptMs: 300);
 
     private static Func<Socket, CancellationToken, Task> Banner(string line) => async (s, ct) =>
     {
