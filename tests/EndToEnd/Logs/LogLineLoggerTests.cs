@@ -63,4 +63,23 @@ public sealed class LogLineLoggerTests
             Assert.Equal(Enumerable.Range(0, 5000), mine);
         }
     }
+
+    [Fact]
+    public void Disposing_the_servers_logger_factory_writes_the_lines_still_queued()
+    {
+        var output = new MemoryStream();
+        var factory = Logging.Create(LogLevel.Information, output);
+        var log = factory.CreateLogger("portcullis");
+        for (var i = 0; i < 1000; i++)
+        {
+            log.LogInformation("line {Line}", i);
+        }
+        log.LogInformation("stopped");
+
+        factory.Dispose();
+
+        var lines = Encoding.UTF8.GetString(output.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(1001, lines.Length);
+        Assert.EndsWith(" info: portcullis[0] stopped", lines[^1], StringComparison.Ordinal);
+    }
 }
