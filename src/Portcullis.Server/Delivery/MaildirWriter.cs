@@ -31,7 +31,6 @@ public enum MaildirBatchDurability
 public sealed class MaildirWriter
 {
     private const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-    private const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     private readonly string _dataDir;
     private readonly bool _unixLineEndings;
@@ -85,7 +84,7 @@ public sealed class MaildirWriter
         }
         var tmp = WriteTmp(maildir, message, flushToDisk: true);
         var final = Path.Combine(maildir, "new", message.UniqueName);
-        File.Move(tmp, final, overwrite: true); // rename(2): atomic; we checked above that no copy exists
+        MaildirFileSystem.Rename(tmp, final); // atomic; we checked above that no copy exists
         MaildirFileSystem.FsyncDirectory(Path.Combine(maildir, "new"));
         return new MaildirResult(message, MaildirOutcome.Delivered, final);
     }
@@ -263,7 +262,7 @@ public sealed class MaildirWriter
             var final = Path.Combine(p.Maildir, "new", messages[i].UniqueName);
             try
             {
-                File.Move(p.Tmp, final, overwrite: true);
+                MaildirFileSystem.Rename(p.Tmp, final);
                 touched.Add(Path.Combine(p.Maildir, "new"));
                 results[i] = new MaildirResult(messages[i], MaildirOutcome.Delivered, final);
             }
@@ -386,57 +385,13 @@ public sealed class MaildirWriter
         try
         {
             var written = _unixLineEndings ? CopyWithLf(message.Content, buffer) : CopyAsIs(message.Content, buffer);
-            using var file = CreateTmpFile(tmp);
-            try
-            {
-                RandomAccess.Write(file.SafeFileHandle, buffer.AsSpan(0, written), 0);
-                if (flushToDisk)
-                {
-                    file.Flush(flushToDisk: true); // fsync(2)
-                }
-            }
-            catch
-            {
-                file.Dispose();
-                TryDelete(tmp);
-                throw;
-            }
+            MaildirFileSystem.CreateFile(tmp, buffer.AsSpan(0, written), flushToDisk);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
         return tmp;
-    }
-
-    /// <summary>
-    /// Creates a tmp/ file that did not exist (O_EXCL), replacing a leftover of a crashed attempt. CreateNew
-    /// rather than Create: .NET truncates an opened Create file with ftruncate(2), and on ext4 a truncate
-    /// marks the inode for write-back at close (auto_da_alloc), which put a synchronous flush into every
-    /// copy. FileShare.ReadWrite: .NET takes no flock(2) then; nothing else opens our tmp/ files.
-    /// </summary>
-    private static FileStream CreateTmpFile(string tmp)
-    {
-        var options = new FileStreamOptions
-        {
-            Mode = System.IO.FileMode.CreateNew,
-            Access = FileAccess.Write,
-            Share = FileShare.ReadWrite,
-            BufferSize = 0,
-        };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = FileMode;
-        }
-        try
-        {
-            return new FileStream(tmp, options);
-        }
-        catch (IOException) when (File.Exists(tmp))
-        {
-            File.Delete(tmp);
-            return new FileStream(tmp, options);
-        }
     }
 
     private static int CopyAsIs(IReadOnlyList<ReadOnlyMemory<byte>> content, byte[] into)

@@ -279,6 +279,30 @@ public sealed class MaildirWriterTests : IDisposable
         Assert.Equal(MaildirOutcome.Failed, result.Outcome);
     }
 
+
+    [Fact]
+    public async Task A_copy_whose_tmp_directory_is_gone_fails_with_the_call_and_path_and_the_next_copy_lands()
+    {
+        var writer = new MaildirWriter(_dir.Path, batchDurability: MaildirBatchDurability.SyncFs);
+        var first = await writer.DeliverAsync(new MaildirMessage("alice@example.test", "1795000000.PfirstR0.mx.example.test", [Message]));
+        Assert.Equal(MaildirOutcome.Delivered, first.Outcome);
+        // The writer remembers the Maildir as ready; replace its tmp/ with a file behind its back.
+        var tmp = Path.Combine(Maildir("example.test", "alice"), "tmp");
+        System.IO.Directory.Delete(tmp);
+        await File.WriteAllTextAsync(tmp, "not a directory");
+
+        var staged = writer.Stage(new MaildirMessage("alice@example.test", "1795000000.PbadR0.mx.example.test", [Message]), nameIsNew: true);
+
+        Assert.Equal(MaildirOutcome.Failed, staged.Result?.Outcome);
+        var error = Assert.IsAssignableFrom<IOException>(staged.Result!.Error);
+        Assert.Contains(Path.Combine(tmp, "1795000000.PbadR0.mx.example.test"), error.Message, StringComparison.Ordinal);
+        Assert.Single(System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "alice"), "new")));
+
+        File.Delete(tmp);
+        System.IO.Directory.CreateDirectory(tmp);
+        var again = writer.Stage(new MaildirMessage("alice@example.test", "1795000000.PagainR0.mx.example.test", [Message]), nameIsNew: true);
+        Assert.Equal(MaildirOutcome.Delivered, Assert.Single(await writer.CommitAsync([again])).Outcome);
+    }
     [Fact]
     public void Return_path_line_follows_rfc5321_4_4()
     {
