@@ -10,7 +10,9 @@
 # smtp-source (from Debian's postfix package) sends one message per connection, as in
 # ../shared/peers/postfix-baseline.sh, which sets up and measures the Postfix side on 127.0.0.1:25.
 # Portcullis runs on 127.0.0.1:2525. Prints messages/s accepted and delivered, the ratios
-# Portcullis/Postfix, and Portcullis's peak RSS (VmHWM) in the 50-session run.
+# Portcullis/Postfix, and Portcullis's peak RSS (VmHWM) in the 50-session run. For scale it also times
+# Postfix's smtp-sink on 127.0.0.1:2626 (it answers every command and writes nothing: the machine's ceiling
+# for this client, as the issue says) and prints what share of it each server reached.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -55,7 +57,8 @@ if [ -d "$TRASH" ]; then
     log "deleting the trash of an interrupted run, then waiting 130 s for ext4's recently-deleted window"
     rm -rf "$TRASH"; sync; sleep 130
 fi
-finish() { stop_portcullis; log "deleting old mailboxes"; rm -rf "$TRASH"; }
+SINK_PID=
+finish() { stop_portcullis; [ -z "$SINK_PID" ] || kill "$SINK_PID" 2>/dev/null || true; log "deleting old mailboxes"; rm -rf "$TRASH"; }
 trap finish EXIT
 
 start_portcullis() {
@@ -109,7 +112,23 @@ run_postfix() {
     tail -1 "$RESULTS" >&2
 }
 
+run_sink() { # the ceiling: smtp-sink accepts and discards (no disk, no parsing beyond the protocol)
+    local c=$1 t0 t1
+    if [ -z "$SINK_PID" ]; then
+        smtp-sink -u nobody 127.0.0.1:2626 1000 &
+        SINK_PID=$!
+        for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/2626) 2>/dev/null && break; sleep 0.1; done
+    fi
+    t0=$(now)
+    smtp-source -s "$c" -m "$N" -l "$SIZE" -f bench@source.test -t bench@example.test -M source.test 127.0.0.1:2626
+    t1=$(now)
+    python3 -c "import sys; c,n,t0,t1=sys.argv[1:]; n=int(n); a=float(t1)-float(t0); print(f'smtp-sink,{c},{n},{a:.3f},{n/a:.1f},,,')" "$c" "$N" "$t0" "$t1" >>"$RESULTS"
+    tail -1 "$RESULTS" >&2
+}
+
 for c in $CONCS; do
+    log "c=$c: smtp-sink (ceiling)"
+    run_sink "$c"
     log "c=$c: Postfix"
     run_postfix "$c"
     log "c=$c: Portcullis"
@@ -120,13 +139,15 @@ python3 - "$RESULTS" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 by = {(r['target'], r['conc']): r for r in rows}
-print(f"\n{'sessions':>8} | {'Postfix acc/s':>13} | {'Portcullis acc/s':>16} | {'ratio':>5} | {'Postfix dlv/s':>13} | {'Portcullis dlv/s':>16} | {'ratio':>5} | {'peak RSS MB':>11}")
+print(f"\n{'sessions':>8} | {'Postfix acc/s':>13} | {'Portcullis acc/s':>16} | {'ratio':>5} | {'Postfix dlv/s':>13} | {'Portcullis dlv/s':>16} | {'ratio':>5} | {'peak RSS MB':>11} | {'smtp-sink acc/s':>15} | {'Portcullis/sink':>15}")
 for conc in sorted({r['conc'] for r in rows}, key=int):
     p, q = by.get(('postfix', conc)), by.get(('portcullis', conc))
     if not p or not q:
         continue
     ra = float(q['accept_rps']) / float(p['accept_rps'])
     rd = float(q['deliv_rps']) / float(p['deliv_rps'])
-    print(f"{conc:>8} | {float(p['accept_rps']):13.1f} | {float(q['accept_rps']):16.1f} | {ra:5.2f} | {float(p['deliv_rps']):13.1f} | {float(q['deliv_rps']):16.1f} | {rd:5.2f} | {q['peak_rss_mb']:>11}")
+    k = by.get(('smtp-sink', conc))
+    sink = f"{float(k['accept_rps']):15.1f} | {float(q['accept_rps']) / float(k['accept_rps']):15.2f}" if k else f"{'-':>15} | {'-':>15}"
+    print(f"{conc:>8} | {float(p['accept_rps']):13.1f} | {float(q['accept_rps']):16.1f} | {ra:5.2f} | {float(p['deliv_rps']):13.1f} | {float(q['deliv_rps']):16.1f} | {rd:5.2f} | {q['peak_rss_mb']:>11} | {sink}")
 print(f"\nN={rows[0]['n']} messages of 5 KB per cell, one message per connection (smtp-source). raw: {sys.argv[1]}")
 PY
