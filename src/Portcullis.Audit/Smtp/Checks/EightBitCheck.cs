@@ -71,7 +71,7 @@ public static class EightBitCheck
                 CheckStatus.Fail => new Finding(Id, Title, CheckStatus.Fail, Severity.Low, "inconsistent: " + detail, t.Since(mark), FixTopic.EightBit, port, Source),
                 _ => new Finding(Id, Title, CheckStatus.Inconclusive, Severity.Low, "no final answer: " + detail, t.Since(mark), null, port, Source),
             };
-        }, e => new Finding(Id, Title, CheckStatus.Inconclusive, Severity.Low, "could not complete: " + e.Message, t.ToString(), null, port, Source), ct);
+        }, e => Finding.Lost(Id, Title, Severity.Low, e, t, port, Source), ct);
     }
 
     private static string Describe(EightBitOutcome o, SmtpReply? r) => o switch

@@ -41,7 +41,7 @@ public static class EnumerationChecks
                 ? new("enum.expn", "User enumeration by EXPN", CheckStatus.Fail, Severity.Low, $"EXPN lists mailboxes: {expn}", t.Since(mark), FixTopic.Expn, port, "catalog §4, RFC 5321 §7.3")
                 : new("enum.expn", "User enumeration by EXPN", CheckStatus.Pass, Severity.Low, $"EXPN does not list mailboxes ({expn.Code})", t.Since(mark), null, port, "catalog §4"));
             return findings;
-        }, e => [new("enum.vrfy", "User enumeration by VRFY", CheckStatus.Inconclusive, Severity.Low, "could not complete: " + e.Message, t.ToString(), null, port)], ct);
+        }, e => [Finding.Lost("enum.vrfy", "User enumeration by VRFY", Severity.Low, e, t, port)], ct);
     }
 
     /// <summary>postmaster@domain, &lt;Postmaster&gt;, abuse@domain must be accepted; an unknown user must be refused at RCPT (no backscatter).</summary>
@@ -82,7 +82,7 @@ public static class EnumerationChecks
                 _ => new("rcpt.backscatter", "Unknown recipient refused at RCPT (no backscatter)", CheckStatus.Inconclusive, Severity.Medium, "deferred: " + unknown.Reply, unknown.Evidence, null, port, "catalog §4"),
             });
             return (findings, catchAll);
-        }, e => ([new("rcpt.postmaster", "postmaster@ accepted", CheckStatus.Inconclusive, Severity.Low, "could not complete: " + e.Message, t.ToString(), null, port)], false), ct);
+        }, e => ([Finding.Lost("rcpt.postmaster", "postmaster@ accepted", Severity.Low, e, t, port)], false), ct);
     }
 
     /// <summary>
@@ -138,6 +138,6 @@ public static class EnumerationChecks
                 times.Add(elapsed);
             }
             return new Finding(id, title, CheckStatus.Fail, Severity.Low, $"{RcptProbeCount} unknown-user probes in one session were all answered 5xx at full speed (max {times.Max().TotalMilliseconds:0} ms): RCPT is a fast yes/no oracle for valid users", t.ToString(), FixTopic.RcptEnumeration, port, "catalog §4 (nmap smtp-enum-users)");
-        }, e => new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, "could not complete: " + e.Message, t.ToString(), null, port), ct);
+        }, e => Finding.Lost(id, title, Severity.Low, e, t, port), ct);
     }
 }

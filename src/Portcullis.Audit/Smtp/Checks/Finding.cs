@@ -23,4 +23,8 @@ public sealed record Finding(string Id, string Title, CheckStatus Status, Severi
 
     public static Finding Skipped(string id, string title, string why, int port) =>
         new(id, title, CheckStatus.Skipped, Severity.Info, why, null, null, port);
+
+    /// <summary>The connection was lost before the check could judge: inconclusive, with the whole transcript.</summary>
+    public static Finding Lost(string id, string title, Severity severity, ProbeLostException e, Transcript t, int port, string? source = null) =>
+        new(id, title, CheckStatus.Inconclusive, severity, "could not complete: " + e.Message, t.ToString(), null, port, source);
 }

@@ -42,6 +42,6 @@ public static class HeaderNulCheck
                 CheckStatus.Fail => new Finding(Id, Title, CheckStatus.Fail, Severity.Low, $"accepted a NUL in the Subject ({reply.Code}): the header may be cut at the NUL or passed on to software that misreads it", t.Since(mark), FixTopic.HeaderNul, port, Source),
                 _ => new Finding(Id, Title, CheckStatus.Inconclusive, Severity.Low, "no final answer: " + reply, t.Since(mark), null, port, Source),
             };
-        }, e => new Finding(Id, Title, CheckStatus.Inconclusive, Severity.Low, "could not complete: " + e.Message, t.ToString(), null, port, Source), ct);
+        }, e => Finding.Lost(Id, Title, Severity.Low, e, t, port, Source), ct);
     }
 }

@@ -54,7 +54,7 @@ public static class HygieneChecks
                 ? new("line.nul", "NUL in a command refused", CheckStatus.Fail, Severity.Low, "MAIL FROM with a NUL byte was accepted: " + nul, t.Since(mark), FixTopic.LineHandling, port, "catalog §4")
                 : new("line.nul", "NUL in a command refused", CheckStatus.Pass, Severity.Low, "refused: " + nul, t.Since(mark), null, port, "catalog §4"));
             return findings;
-        }, e => [new("line.long-command", "Over-long command line not split", CheckStatus.Inconclusive, Severity.Medium, "could not complete: " + e.Message, t.ToString(), null, port)], ct);
+        }, e => [Finding.Lost("line.long-command", "Over-long command line not split", Severity.Medium, e, t, port)], ct);
     }
 
     /// <summary>Catalog §4 "HELO checks": EHLO without an argument and HELO with garbage must get a syntax error (501).</summary>
@@ -75,7 +75,7 @@ public static class HygieneChecks
             return accepted.Count > 0
                 ? new Finding(id, title, CheckStatus.Fail, Severity.Low, "accepted: " + string.Join(", ", accepted), t.Since(mark), FixTopic.HeloSyntax, port, "catalog §4")
                 : new Finding(id, title, CheckStatus.Pass, Severity.Low, $"refused ({empty.Code}, {junk.Code})", t.Since(mark), null, port, "catalog §4");
-        }, e => new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, "could not complete: " + e.Message, t.ToString(), null, port), ct, hello: false);
+        }, e => Finding.Lost(id, title, Severity.Low, e, t, port), ct, hello: false);
     }
 
     /// <summary>RFC 5321 §4.5.3.1.8: a server must accept at least 100 recipients per message (then 452, §4.5.3.1.10).</summary>
@@ -114,7 +114,7 @@ public static class HygieneChecks
             return accepted >= 100
                 ? new Finding(id, title, CheckStatus.Pass, Severity.Low, stop is null ? "101 recipients accepted" : $"{accepted} accepted, then {stop.Code}", evidence, null, port, "RFC 5321 §4.5.3.1.8")
                 : new Finding(id, title, CheckStatus.Fail, Severity.Low, $"only {accepted} recipients accepted, then {stop}", evidence, FixTopic.RecipientLimit, port, "RFC 5321 §4.5.3.1.8");
-        }, e => new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, "could not complete: " + e.Message, t.ToString(), null, port), ct);
+        }, e => Finding.Lost(id, title, Severity.Low, e, t, port), ct);
     }
 
     /// <summary>
@@ -146,7 +146,7 @@ public static class HygieneChecks
             return first.IsPositive && second is { IsPositive: true }
                 ? new Finding(id, title, CheckStatus.Fail, Severity.Low, $"both pipelined commands ran without PIPELINING ({first.Code}, {second.Code})", t.Since(mark), FixTopic.Pipelining, port, "catalog §2.3, RFC 2920 §3.1")
                 : new Finding(id, title, CheckStatus.Pass, Severity.Low, "refused: " + (first.IsPositive ? second?.ToString() ?? "connection closed" : first.ToString()), t.Since(mark), null, port, "catalog §4");
-        }, e => new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, "could not complete: " + e.Message, t.ToString(), null, port), ct, hello: false);
+        }, e => Finding.Lost(id, title, Severity.Low, e, t, port), ct, hello: false);
     }
 
     /// <summary>Catalog §4 "Path and part limits": a 65-octet local part must get 501 (RFC 5321 §4.5.3.1.1), never 250.</summary>
@@ -164,6 +164,6 @@ public static class HygieneChecks
             return mail.IsPositive
                 ? new Finding(id, title, CheckStatus.Fail, Severity.Low, "a 65-octet local part was accepted: " + mail, t.Since(mark), FixTopic.PathLimits, port, "catalog §4, RFC 5321 §4.5.3.1.1")
                 : new Finding(id, title, CheckStatus.Pass, Severity.Low, "refused: " + mail, t.Since(mark), null, port, "catalog §4");
-        }, e => new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, "could not complete: " + e.Message, t.ToString(), null, port), ct);
+        }, e => Finding.Lost(id, title, Severity.Low, e, t, port), ct);
     }
 }

@@ -74,6 +74,6 @@ public static class LongDataLineCheck
                 LongDataLineOutcome.Split => new Finding(Id, Title, CheckStatus.Fail, Severity.Medium, $"split a 1001-octet text line: the cut-off \".\" ended the message ({reply.Code}) and the next body line was answered as a command ({extra!.Code})", t.Since(mark), FixTopic.LongDataLine, port, Source),
                 _ => new Finding(Id, Title, CheckStatus.Inconclusive, Severity.Low, "no final answer: " + reply, t.Since(mark), null, port, Source),
             };
-        }, e => new Finding(Id, Title, CheckStatus.Inconclusive, Severity.Low, "could not complete: " + e.Message, t.ToString(), null, port, Source), ct);
+        }, e => Finding.Lost(Id, Title, Severity.Low, e, t, port, Source), ct);
     }
 }

@@ -61,6 +61,6 @@ public static class NtlmInfoCheck
                     $"AUTH NTLM {where} answers anyone with a CHALLENGE that discloses {string.Join(", ", disclosed)}", t.Since(mark), FixTopic.NtlmInfo, port, Source)
                 : new Finding(Id, Title, CheckStatus.Pass, Severity.Medium,
                     $"warning: AUTH NTLM is offered {where}; its CHALLENGE discloses no names or version", t.Since(mark), FixTopic.NtlmInfo, port, Source);
-        }, e => new Finding(Id, Title, CheckStatus.Inconclusive, Severity.Medium, "could not complete: " + e.Message, t.ToString(), null, port, Source), ct);
+        }, e => Finding.Lost(Id, Title, Severity.Medium, e, t, port, Source), ct);
     }
 }

@@ -103,7 +103,7 @@ public static class TlsChecks
         }
         catch (ProbeLostException e)
         {
-            return new(id, title, CheckStatus.Inconclusive, Severity.High, "could not complete: " + e.Message, t.ToString(), null, port, "catalog §3.1");
+            return Finding.Lost(id, title, Severity.High, e, t, port, "catalog §3.1");
         }
         finally
         {
