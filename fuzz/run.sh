@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # fuzz/run.sh - fuzz one target with afl++ through SharpFuzz (fuzz/README.md).
 #
-#   bash fuzz/run.sh TARGET [SECONDS]      # TARGET: smtp-server-input, smtp-reply, ntlm-challenge,
-#                                          # proxy-replies, tcp-segment; SECONDS default 600
+#   bash fuzz/run.sh TARGET [SECONDS]      # TARGET: a directory of fuzz/corpus (smtp-server-input,
+#                                          # smtp-session-mx, ...); SECONDS default 600
 #
 # Installs afl++ (Debian) and the sharpfuzz tool when missing, publishes fuzz/Portcullis.Fuzz, instruments
-# Portcullis.Smtp.dll and Portcullis.Audit.dll in the published copy, runs afl-fuzz from fuzz/corpus/TARGET
+# Portcullis.Smtp.dll, Portcullis.Server.dll and Portcullis.Audit.dll in the published copy, runs afl-fuzz from fuzz/corpus/TARGET
 # for SECONDS, and lists what it found under $OUT/TARGET/default/{crashes,hangs}. Reproduce one with
 #   dotnet $OUT/bin/Portcullis.Fuzz.dll TARGET < FILE     (uninstrumented runs work too: see README)
 set -euo pipefail
@@ -18,10 +18,11 @@ command -v afl-fuzz >/dev/null || { apt-get update -qq && apt-get install -y -qq
 export PATH="$PATH:$HOME/.dotnet/tools"
 command -v sharpfuzz >/dev/null || dotnet tool install --global SharpFuzz.CommandLine --version 2.3.0 >/dev/null
 mkdir -p "$OUT"
-if [ ! -f "$OUT/bin/.instrumented" ] || [ -n "$(find src/Portcullis.Smtp src/Portcullis.Audit fuzz/Portcullis.Fuzz -name '*.cs' -newer "$OUT/bin/.instrumented" -not -path '*/obj/*' | head -1)" ]; then
+if [ ! -f "$OUT/bin/.instrumented" ] || [ -n "$(find src/Portcullis.Smtp src/Portcullis.Server src/Portcullis.Audit fuzz/Portcullis.Fuzz -name '*.cs' -newer "$OUT/bin/.instrumented" -not -path '*/obj/*' | head -1)" ]; then
     rm -rf "$OUT/bin"
     dotnet publish fuzz/Portcullis.Fuzz -c Release -o "$OUT/bin" -v q -nologo >/dev/null
     sharpfuzz "$OUT/bin/Portcullis.Smtp.dll" >/dev/null
+    sharpfuzz "$OUT/bin/Portcullis.Server.dll" >/dev/null
     sharpfuzz "$OUT/bin/Portcullis.Audit.dll" >/dev/null
     touch "$OUT/bin/.instrumented"
 fi

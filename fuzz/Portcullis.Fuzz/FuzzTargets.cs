@@ -122,9 +122,6 @@ public static class FuzzTargets
     /// <summary>A packet from the SYN receiver's raw socket.</summary>
     public static void TcpSegmentParser(byte[] data) => _ = TcpSegment.TryParseIPv4(data, out _);
 
-    /// <summary>For the tests and for reproducing a crash: the target named by a corpus directory.</summary>
-    public static void Run(string target, byte[] data) => All[target](data);
-
     /// <summary>Printable for test names and messages.</summary>
     public static string Describe(byte[] data) => Encoding.Latin1.GetString(data.AsSpan(0, Math.Min(60, data.Length)));
 }

@@ -1,7 +1,7 @@
 using Portcullis.EndToEnd.Tests.Infrastructure;
 using Portcullis.Fuzz;
 
-namespace Portcullis.Audit.Tests.Fuzz;
+namespace Portcullis.EndToEnd.Tests.Fuzz;
 
 /// <summary>
 /// Every input under fuzz/corpus/TARGET and fuzz/regressions/TARGET (the seeds, and each crash or hang afl
@@ -10,6 +10,8 @@ namespace Portcullis.Audit.Tests.Fuzz;
 /// </summary>
 public sealed class FuzzCorpusTests
 {
+    private static readonly IReadOnlyDictionary<string, Action<byte[]>> Targets = FuzzTargets.All.Concat(SessionFuzzTarget.All).ToDictionary(StringComparer.Ordinal);
+
     public static TheoryData<string, string> Inputs()
     {
         var data = new TheoryData<string, string>();
@@ -35,11 +37,11 @@ public sealed class FuzzCorpusTests
     public void Every_target_has_seed_inputs_and_every_input_directory_names_a_target()
     {
         var seeded = System.IO.Directory.GetDirectories(Path.Combine(Paths.RepoRoot, "fuzz", "corpus")).Select(Path.GetFileName).Order(StringComparer.Ordinal);
-        Assert.Equal(FuzzTargets.All.Keys.Order(StringComparer.Ordinal), seeded);
+        Assert.Equal(Targets.Keys.Order(StringComparer.Ordinal), seeded);
         var regressions = Path.Combine(Paths.RepoRoot, "fuzz", "regressions");
         if (System.IO.Directory.Exists(regressions))
         {
-            Assert.All(System.IO.Directory.GetDirectories(regressions), d => Assert.Contains(Path.GetFileName(d), FuzzTargets.All.Keys));
+            Assert.All(System.IO.Directory.GetDirectories(regressions), d => Assert.Contains(Path.GetFileName(d), Targets.Keys));
         }
     }
 
@@ -48,7 +50,7 @@ public sealed class FuzzCorpusTests
     public async Task Fuzz_input_is_parsed_without_an_unexpected_exception(string target, string file)
     {
         var bytes = await File.ReadAllBytesAsync(Path.Combine(Paths.RepoRoot, file));
-        var run = Task.Run(() => FuzzTargets.Run(target, bytes));
+        var run = Task.Run(() => Targets[target](bytes));
         var finished = await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(10)));
         Assert.True(finished == run, $"{file} ({target}) still running after 10 s: {FuzzTargets.Describe(bytes)}");
         await run; // rethrows what the target threw
