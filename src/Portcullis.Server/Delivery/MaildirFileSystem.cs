@@ -61,6 +61,10 @@ internal static unsafe class MaildirFileSystem
                         }
                         throw Error("pwrite", path);
                     }
+                    if (n == 0)
+                    {
+                        throw new IOException($"pwrite({path}) wrote nothing with {content.Length - done} bytes left");
+                    }
                     done += n;
                 }
             }
