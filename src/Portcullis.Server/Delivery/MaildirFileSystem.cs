@@ -139,7 +139,8 @@ internal static unsafe class MaildirFileSystem
         }
     }
 
-    private static void TryDelete(string path)
+    /// <summary>Removes a tmp/ file that will not be delivered; a failure is left to Dovecot's clean-up.</summary>
+    public static void TryDelete(string path)
     {
         try
         {

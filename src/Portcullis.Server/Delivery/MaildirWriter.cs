@@ -243,7 +243,7 @@ public sealed class MaildirWriter
                 {
                     if ((i < 0 || i == j) && pending[j] is { } p)
                     {
-                        TryDelete(p.Tmp);
+                        MaildirFileSystem.TryDelete(p.Tmp);
                         pending[j] = null;
                         results[j] = new MaildirResult(messages[j], MaildirOutcome.Failed, null, e);
                     }
@@ -511,18 +511,6 @@ public sealed class MaildirWriter
             || name.AsSpan().IndexOfAny("/:\0\r\n") >= 0)
         {
             throw new ArgumentException($"\"{name}\" is not a valid Maildir file name", nameof(name));
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Dovecot removes stale tmp/ files after 36 hours; nothing else to do.
         }
     }
 }
