@@ -12,6 +12,8 @@ public sealed class ServerContext(PortcullisSettings settings, Func<DirectorySna
     public PortcullisSettings Settings { get; } = settings;
     /// <summary>The current directory snapshot (replaced when the directory changes).</summary>
     public Func<DirectorySnapshot> Directory { get; } = directory;
+    /// <summary>The role accounts' settings the recipient decision needs (postmaster mailbox, host name).</summary>
+    public Policy.RoleAccounts Roles { get; } = new(settings.Server.Postmaster, settings.Server.Hostname);
     public IMessageQueue Queue { get; } = queue;
     public X509Certificate2? Certificate { get; } = certificate;
     public ILogger Log { get; } = log;

@@ -392,7 +392,7 @@ public sealed partial class SmtpSession
             LogOverLimit(_authenticatedUser, "recipients", _server.SendingLimits.RecipientsPerHour);
             return SendingLimitReached;
         }
-        var (decision, path, paramText) = RecipientPolicy.DecideText(Client, rest, _server.Directory(), _server.Settings.Server.Postmaster);
+        var (decision, path, paramText) = RecipientPolicy.DecideText(Client, rest, _server.Directory(), _server.Roles);
         if (!decision.Accepted)
         {
             _refused++;

@@ -11,19 +11,7 @@ public sealed class SmtpAuditPortcullisTests
     public async Task Portcullis_serve_passes_every_check_and_is_closed()
     {
         await using var server = await ServerInstance.StartAsync();
-        // Reverse DNS as it should be: the PTR names the server's hostname, which resolves back to it.
-        using var dns = new DnsTestServer(new IPEndPoint(IPAddress.Parse("127.0.1.145"), 10053));
-        dns.AddPtr(server.Host, "mx.example.test");
-        dns.AddA("mx.example.test", server.Host);
-        var (exit, stdout, stderr) = await PortcullisProcess.RunAsync(
-            ["audit", "smtp", $"{server.Host}:{server.MxPort}", "--rcpt", "alice@example.test", "--smuggling-wait", "1", "--dns-server", dns.Setting, "--json"],
-            timeout: TimeSpan.FromSeconds(120));
-        var r = JsonDocument.Parse(stdout).RootElement;
-        var checks = r.GetProperty("checks").EnumerateArray().ToList();
-        var notPassed = checks.Where(c => c.GetProperty("status").GetString() is "fail" or "inconclusive")
-            .Select(c => $"{c.GetProperty("id").GetString()}: {c.GetProperty("summary").GetString()}").ToList();
-        Assert.True(notPassed.Count == 0, string.Join("\n", notPassed) + "\n" + stderr);
-        Assert.Equal(0, exit);
+        var (r, checks, stderr) = await AuditWithNothingToFixAsync(server, "127.0.1.145", "--rcpt", "alice@example.test", "--smuggling-wait", "1");
         Assert.Equal("closed", r.GetProperty("verdict").GetString());
         Assert.Equal("Portcullis", r.GetProperty("software").GetString());
         // STARTTLS is offered, so the relay matrix also ran over TLS, and the injection probe ran.
@@ -42,5 +30,43 @@ public sealed class SmtpAuditPortcullisTests
         Assert.Equal("refused a 1001-octet text line: 550 5.6.0 Message has a line longer than 1000 octets (RFC 5321 §4.5.3.1.6)", checks.Single(c => c.GetProperty("id").GetString() == "line.long-data").GetProperty("summary").GetString());
         Assert.Equal("refused a NUL in the Subject: 550 5.6.0 Message contains a NUL character", checks.Single(c => c.GetProperty("id").GetString() == "data.nul").GetProperty("summary").GetString());
         Assert.Contains("matches the greeting and EHLO name", checks.Single(c => c.GetProperty("id").GetString() == "dns.reverse").GetProperty("summary").GetString());
+    }
+
+    [Fact]
+    public async Task An_audit_by_address_alone_finds_postmaster_and_abuse_at_the_servers_host_name()
+    {
+        // No --rcpt and no --domain: the auditor probes postmaster@, abuse@ and the recipient limit at the
+        // name in the greeting (mx.example.test), which is not a mail domain of the server but is its name.
+        await using var server = await ServerInstance.StartAsync();
+        var (_, checks, stderr) = await AuditWithNothingToFixAsync(server, "127.0.1.146");
+        Assert.Contains("(domain mx.example.test)", stderr);
+        foreach (var id in new[] { "rcpt.postmaster", "rcpt.abuse", "rcpt.limit", "rcpt.backscatter" })
+        {
+            Assert.Equal("pass", checks.Single(c => c.GetProperty("id").GetString() == id).GetProperty("status").GetString());
+        }
+        // The server's log names the rule that refused the auditor's made-up users at its host name.
+        Assert.True(await server.WaitForLogAsync("rule=unknown-user-at-hostname"), server.ServerLog);
+    }
+
+    /// <summary>
+    /// Runs `audit smtp --json` against the server with a DNS server on <paramref name="dnsAddress"/> whose
+    /// PTR names the server's hostname, which resolves back to it (reverse DNS as it should be), and asserts
+    /// that no check failed or stayed inconclusive and that the exit code is 0.
+    /// </summary>
+    private static async Task<(JsonElement Report, List<JsonElement> Checks, string Stderr)> AuditWithNothingToFixAsync(ServerInstance server, string dnsAddress, params string[] options)
+    {
+        using var dns = new DnsTestServer(new IPEndPoint(IPAddress.Parse(dnsAddress), 10053));
+        dns.AddPtr(server.Host, "mx.example.test");
+        dns.AddA("mx.example.test", server.Host);
+        var (exit, stdout, stderr) = await PortcullisProcess.RunAsync(
+            ["audit", "smtp", $"{server.Host}:{server.MxPort}", .. options, "--dns-server", dns.Setting, "--json"],
+            timeout: TimeSpan.FromSeconds(120));
+        var r = JsonDocument.Parse(stdout).RootElement;
+        var checks = r.GetProperty("checks").EnumerateArray().ToList();
+        var notPassed = checks.Where(c => c.GetProperty("status").GetString() is "fail" or "inconclusive")
+            .Select(c => $"{c.GetProperty("id").GetString()}: {c.GetProperty("summary").GetString()}").ToList();
+        Assert.True(notPassed.Count == 0, string.Join("\n", notPassed) + "\n" + stderr);
+        Assert.Equal(0, exit);
+        return (r, checks, stderr);
     }
 }

@@ -19,7 +19,7 @@ public class RecipientPolicyGoldenTests
     public void Every_golden_case_gets_its_reply_and_rule(string name)
     {
         var c = RelayVectors.Load().Single(x => x.ToString() == name);
-        var (decision, _, _) = RecipientPolicy.DecideText(RelayVectors.ClientFor(c.Client), c.Argument, RelayVectors.Directory, RelayVectors.Postmaster);
+        var (decision, _, _) = RecipientPolicy.DecideText(RelayVectors.ClientFor(c.Client), c.Argument, RelayVectors.Directory, RelayVectors.Roles);
         Assert.Equal((c.Code, c.Enhanced, c.Rule), (decision.Reply.Code, decision.Reply.Enhanced, decision.Rule));
     }
 
@@ -30,7 +30,7 @@ public class RecipientPolicyGoldenTests
         Assert.True(untrusted.Count >= 60, "the golden table lost cases");
         foreach (var c in untrusted)
         {
-            var (decision, _, _) = RecipientPolicy.DecideText(RelayVectors.ClientFor(c.Client), c.Argument, RelayVectors.Directory, RelayVectors.Postmaster);
+            var (decision, _, _) = RecipientPolicy.DecideText(RelayVectors.ClientFor(c.Client), c.Argument, RelayVectors.Directory, RelayVectors.Roles);
             if (decision.Accepted)
             {
                 Assert.Equal(RecipientRoute.Local, decision.Route);

@@ -43,6 +43,9 @@ public static class RelayVectors
 
     public const string Postmaster = "alice@example.test";
 
+    /// <summary>The server of the table's header: postmaster alice, host name mx.example.test.</summary>
+    public static readonly RoleAccounts Roles = new(Postmaster, "mx.example.test");
+
     public static ClientFacts ClientFor(string kind) => kind switch
     {
         "mx" => new ClientFacts(IPAddress.Parse("203.0.113.9"), ListenerKind.Mx, false, null, false),

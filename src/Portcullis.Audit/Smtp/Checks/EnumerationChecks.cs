@@ -56,7 +56,7 @@ public static class EnumerationChecks
             var mail = await s.Probe.CommandAsync($"MAIL FROM:<audit@{domain}>", ct).ConfigureAwait(false);
             if (!mail.IsPositive)
             {
-                return (new List<Finding> { new("rcpt.postmaster", "postmaster@ accepted", CheckStatus.Inconclusive, Severity.Low, "MAIL FROM refused: " + mail, t.ToString(), null, port) }, false);
+                return (new List<Finding> { new("rcpt.postmaster", "postmaster@ must be accepted", CheckStatus.Inconclusive, Severity.Low, "MAIL FROM refused: " + mail, t.ToString(), null, port) }, false);
             }
             async Task<(SmtpReply Reply, string Evidence)> Rcpt(string arg)
             {
@@ -70,9 +70,9 @@ public static class EnumerationChecks
                 4 => new(id, title, CheckStatus.Inconclusive, Severity.Low, "deferred: " + r.Reply, r.Evidence, null, port, source),
                 _ => new(id, title, CheckStatus.Fail, Severity.Low, "refused: " + r.Reply, r.Evidence, topic, port, source),
             };
-            findings.Add(MustAccept("rcpt.postmaster", $"postmaster@{domain} accepted", await Rcpt($"<postmaster@{domain}>").ConfigureAwait(false), FixTopic.Postmaster, "RFC 5321 §4.5.1"));
-            findings.Add(MustAccept("rcpt.postmaster-unqualified", "<Postmaster> (no domain) accepted", await Rcpt("<Postmaster>").ConfigureAwait(false), FixTopic.Postmaster, "RFC 5321 §4.5.1"));
-            findings.Add(MustAccept("rcpt.abuse", $"abuse@{domain} accepted", await Rcpt($"<abuse@{domain}>").ConfigureAwait(false), FixTopic.Abuse, "RFC 2142, catalog §4"));
+            findings.Add(MustAccept("rcpt.postmaster", $"postmaster@{domain} must be accepted", await Rcpt($"<postmaster@{domain}>").ConfigureAwait(false), FixTopic.Postmaster, "RFC 5321 §4.5.1"));
+            findings.Add(MustAccept("rcpt.postmaster-unqualified", "<Postmaster> (no domain) must be accepted", await Rcpt("<Postmaster>").ConfigureAwait(false), FixTopic.Postmaster, "RFC 5321 §4.5.1"));
+            findings.Add(MustAccept("rcpt.abuse", $"abuse@{domain} must be accepted", await Rcpt($"<abuse@{domain}>").ConfigureAwait(false), FixTopic.Abuse, "RFC 2142, catalog §4"));
             var unknown = await Rcpt($"<{RandomUser()}@{domain}>").ConfigureAwait(false);
             catchAll = unknown.Reply.Class == 2;
             findings.Add(unknown.Reply.Class switch
@@ -82,7 +82,7 @@ public static class EnumerationChecks
                 _ => new("rcpt.backscatter", "Unknown recipient refused at RCPT (no backscatter)", CheckStatus.Inconclusive, Severity.Medium, "deferred: " + unknown.Reply, unknown.Evidence, null, port, "catalog §4"),
             });
             return (findings, catchAll);
-        }, e => ([Finding.Lost("rcpt.postmaster", "postmaster@ accepted", Severity.Low, e, t, port)], false), ct);
+        }, e => ([Finding.Lost("rcpt.postmaster", "postmaster@ must be accepted", Severity.Low, e, t, port)], false), ct);
     }
 
     /// <summary>
