@@ -9,6 +9,8 @@ public enum ProbeLoss
     Timeout,
     /// <summary>The server sent something that is not an SMTP reply, or more than the read cap.</summary>
     Garbage,
+    /// <summary>Connected in clear, but no greeting within the step timeout: the port may speak TLS first.</summary>
+    NoGreeting,
 }
 
 /// <summary>The connection can no longer be used; the caller reconnects once (issue 4) or records "no answer".</summary>

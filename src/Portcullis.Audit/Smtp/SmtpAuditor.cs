@@ -156,7 +156,29 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
         OpenSession first;
         try
         {
-            first = await opener.OpenAsync(t, startTls: false, ct).ConfigureAwait(false);
+            try
+            {
+                first = await opener.OpenAsync(t, startTls: false, ct).ConfigureAwait(false);
+            }
+            catch (ProbeLostException e) when (e.Loss == ProbeLoss.NoGreeting)
+            {
+                // Silent in clear: a submissions port other than 465 (RFC 8314 §3.3) waits for our TLS
+                // ClientHello. Try that once before calling the port not tested; the audit then goes on over TLS.
+                var overTls = ep with { ImplicitTls = true };
+                var tlsOpener = new SessionOpener(overTls, opener.Options, opener.HeloName, gate);
+                t.Note($"no greeting in clear: trying implicit TLS on port {port}");
+                try
+                {
+                    first = await tlsOpener.OpenAsync(t, startTls: false, ct).ConfigureAwait(false);
+                }
+                catch (ProbeLostException tlsError)
+                {
+                    throw new ProbeLostException(e.Loss, $"{e.Message} in clear, and implicit TLS did not bring one either ({tlsError.Message})", tlsError);
+                }
+                progress?.Invoke($"{ep.Display}: silent in clear, speaks implicit TLS: audited over TLS (next time give {port}/tls)");
+                (ep, opener) = (overTls, tlsOpener);
+                st.Findings.Add(new("tls.implicit", "Implicit TLS detected", CheckStatus.Pass, Severity.Info, $"no greeting in clear; a TLS handshake on port {port} brought the greeting, so the port was audited over TLS (RFC 8314 §3.3)", t.ToString(), null, port));
+            }
         }
         catch (ProbeLostException e)
         {

@@ -87,7 +87,8 @@ public sealed class SmtpProbe : IAsyncDisposable
             {
                 await probe.HandshakeAsync(ct).ConfigureAwait(false);
             }
-            probe.Greeting = await probe.ReadReplyAsync(ct).ConfigureAwait(false);
+            probe.Greeting = await probe.TryReadReplyAsync(options.StepTimeout, ct).ConfigureAwait(false)
+                ?? throw new ProbeLostException(endpoint.ImplicitTls ? ProbeLoss.Timeout : ProbeLoss.NoGreeting, $"no greeting within {options.StepTimeout.TotalSeconds:0.#} s");
             return probe;
         }
         catch

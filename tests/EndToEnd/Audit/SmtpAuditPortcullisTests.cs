@@ -11,7 +11,7 @@ public sealed class SmtpAuditPortcullisTests
     public async Task Portcullis_serve_passes_every_check_and_is_closed()
     {
         await using var server = await ServerInstance.StartAsync();
-        var (r, checks, stderr) = await AuditWithNothingToFixAsync(server, "127.0.1.145", "--rcpt", "alice@example.test", "--smuggling-wait", "1");
+        var (r, checks, stderr) = await AuditWithNothingToFixAsync(server, "127.0.1.145", ["--rcpt", "alice@example.test", "--smuggling-wait", "1"]);
         Assert.Equal("closed", r.GetProperty("verdict").GetString());
         Assert.Equal("Portcullis", r.GetProperty("software").GetString());
         // STARTTLS is offered, so the relay matrix also ran over TLS, and the injection probe ran.
@@ -48,18 +48,41 @@ public sealed class SmtpAuditPortcullisTests
         Assert.True(await server.WaitForLogAsync("rule=unknown-user-at-hostname"), server.ServerLog);
     }
 
+    [Fact]
+    public async Task The_submission_ports_need_nothing_fixed_and_a_silent_port_is_audited_over_implicit_tls()
+    {
+        // Submission wants AUTH before MAIL (530): the recipient checks do not apply there (skipped, not
+        // inconclusive). The implicit-TLS port is given without /tls: silent in clear, so the auditor tries TLS.
+        await using var server = await ServerInstance.StartAsync();
+        var (_, starttls, _) = await AuditWithNothingToFixAsync(server, "127.0.4.147", port: server.SubmissionPort);
+        var (_, implicitTls, stderr) = await AuditWithNothingToFixAsync(server, "127.0.4.148", port: server.SubmissionsPort, options: ["--timeout", "2"]);
+        foreach (var checks in new[] { starttls, implicitTls })
+        {
+            foreach (var id in new[] { "rcpt.postmaster", "enum.rcpt", "rcpt.limit" })
+            {
+                var c = checks.Single(c => c.GetProperty("id").GetString() == id);
+                Assert.Equal("skipped", c.GetProperty("status").GetString());
+                Assert.Contains("530 5.7.0", c.GetProperty("summary").GetString());
+            }
+        }
+        Assert.Equal("pass", implicitTls.Single(c => c.GetProperty("id").GetString() == "tls.implicit").GetProperty("status").GetString());
+        Assert.Equal("implicit TLS (RFC 8314)", implicitTls.Single(c => c.GetProperty("id").GetString() == "tls.offered").GetProperty("summary").GetString());
+        Assert.Contains($"speaks implicit TLS: audited over TLS (next time give {server.SubmissionsPort}/tls)", stderr);
+        Assert.DoesNotContain(starttls, c => c.GetProperty("id").GetString() == "tls.implicit");
+    }
+
     /// <summary>
     /// Runs `audit smtp --json` against the server with a DNS server on <paramref name="dnsAddress"/> whose
     /// PTR names the server's hostname, which resolves back to it (reverse DNS as it should be), and asserts
     /// that no check failed or stayed inconclusive and that the exit code is 0.
     /// </summary>
-    private static async Task<(JsonElement Report, List<JsonElement> Checks, string Stderr)> AuditWithNothingToFixAsync(ServerInstance server, string dnsAddress, params string[] options)
+    private static async Task<(JsonElement Report, List<JsonElement> Checks, string Stderr)> AuditWithNothingToFixAsync(ServerInstance server, string dnsAddress, string[]? options = null, int? port = null)
     {
         using var dns = new DnsTestServer(new IPEndPoint(IPAddress.Parse(dnsAddress), 10053));
         dns.AddPtr(server.Host, "mx.example.test");
         dns.AddA("mx.example.test", server.Host);
         var (exit, stdout, stderr) = await PortcullisProcess.RunAsync(
-            ["audit", "smtp", $"{server.Host}:{server.MxPort}", .. options, "--dns-server", dns.Setting, "--json"],
+            ["audit", "smtp", $"{server.Host}:{port ?? server.MxPort}", .. options ?? [], "--dns-server", dns.Setting, "--json"],
             timeout: TimeSpan.FromSeconds(120));
         var r = JsonDocument.Parse(stdout).RootElement;
         var checks = r.GetProperty("checks").EnumerateArray().ToList();

@@ -56,7 +56,7 @@ public static class EnumerationChecks
             var mail = await s.Probe.CommandAsync($"MAIL FROM:<audit@{domain}>", ct).ConfigureAwait(false);
             if (!mail.IsPositive)
             {
-                return (new List<Finding> { new("rcpt.postmaster", "postmaster@ must be accepted", CheckStatus.Inconclusive, Severity.Low, "MAIL FROM refused: " + mail, t.ToString(), null, port) }, false);
+                return (new List<Finding> { Finding.MailRefused("rcpt.postmaster", "postmaster@ must be accepted", Severity.Low, mail, t, port) }, false);
             }
             async Task<(SmtpReply Reply, string Evidence)> Rcpt(string arg)
             {
@@ -106,7 +106,7 @@ public static class EnumerationChecks
             var mail = await s.Probe.CommandAsync($"MAIL FROM:<audit@{domain}>", ct).ConfigureAwait(false);
             if (!mail.IsPositive)
             {
-                return new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, "MAIL FROM refused: " + mail, t.ToString(), null, port);
+                return Finding.MailRefused(id, title, Severity.Low, mail, t, port);
             }
             var times = new List<TimeSpan>();
             for (var i = 0; i < RcptProbeCount; i++)

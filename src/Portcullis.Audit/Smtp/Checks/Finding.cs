@@ -27,4 +27,14 @@ public sealed record Finding(string Id, string Title, CheckStatus Status, Severi
     /// <summary>The connection was lost before the check could judge: inconclusive, with the whole transcript.</summary>
     public static Finding Lost(string id, string title, Severity severity, ProbeLostException e, Transcript t, int port, string? source = null) =>
         new(id, title, CheckStatus.Inconclusive, severity, "could not complete: " + e.Message, t.ToString(), null, port, source);
+
+    /// <summary>
+    /// MAIL FROM was refused, so a check that needs a transaction cannot run. 530 (RFC 4954 §6: authentication
+    /// required) is what a submission port should say before AUTH (RFC 6409 §4.3), so the check does not
+    /// apply there: skipped, with the transcript. Any other refusal leaves the check inconclusive.
+    /// </summary>
+    public static Finding MailRefused(string id, string title, Severity severity, Portcullis.Smtp.SmtpReply mail, Transcript t, int port) =>
+        mail.Code == 530
+            ? new(id, title, CheckStatus.Skipped, Severity.Info, "not applicable: MAIL needs authentication here (" + mail + "), so recipients cannot be probed without an account", t.ToString(), null, port)
+            : new(id, title, CheckStatus.Inconclusive, severity, "MAIL FROM refused: " + mail, t.ToString(), null, port);
 }

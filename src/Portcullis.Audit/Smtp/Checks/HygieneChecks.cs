@@ -90,7 +90,7 @@ public static class HygieneChecks
             var mail = await s.Probe.CommandAsync($"MAIL FROM:<audit@{domain}>", ct).ConfigureAwait(false);
             if (!mail.IsPositive)
             {
-                return new Finding(id, title, CheckStatus.Inconclusive, Severity.Low, "MAIL FROM refused: " + mail, t.ToString(), null, port);
+                return Finding.MailRefused(id, title, Severity.Low, mail, t, port);
             }
             var accepted = 0;
             Portcullis.Smtp.SmtpReply? stop = null;
