@@ -30,8 +30,30 @@ public sealed partial class SmtpListener : IAsyncDisposable
         _logger = server.Log;
         Endpoint = endpoint;
         _socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        _socket.Bind(endpoint);
-        _socket.Listen(1024);
+        try
+        {
+            _socket.Bind(endpoint);
+            _socket.Listen(1024);
+        }
+        catch (SocketException e)
+        {
+            _socket.Dispose();
+            throw new IOException(BindFailure(kind, endpoint, e), e);
+        }
+    }
+
+    /// <summary>Names the setting, the address and the likely cause, so the administrator knows what to change.</summary>
+    public static string BindFailure(ListenerKind kind, IPEndPoint endpoint, SocketException e)
+    {
+        var key = "listeners." + kind.ToString().ToLowerInvariant();
+        var why = e.SocketErrorCode switch
+        {
+            SocketError.AddressAlreadyInUse => "address already in use: another server listens there (stop it, or choose another port)",
+            SocketError.AccessDenied => "permission denied: ports below 1024 need root or CAP_NET_BIND_SERVICE",
+            SocketError.AddressNotAvailable => "address not available: it is not an address of this machine",
+            _ => e.Message,
+        };
+        return $"{key} ({endpoint}): {why}";
     }
 
     public IPEndPoint Endpoint { get; }

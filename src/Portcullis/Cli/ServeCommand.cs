@@ -30,11 +30,6 @@ public static class ServeCommand
             {
                 await server.StartAsync(ct).ConfigureAwait(false);
             }
-            catch (System.Net.Sockets.SocketException e)
-            {
-                log.LogCritical("cannot listen: {Message} (is another server on that port? ports below 1024 need root)", e.Message);
-                return 1;
-            }
             catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
             {
                 log.LogCritical("cannot start: {Message}", e.Message);

@@ -173,6 +173,27 @@ public sealed class LimitsAndRestartTests
     }
 
     [Fact]
+    public async Task A_listener_whose_port_is_taken_stops_the_start_naming_the_setting_the_address_and_the_cause()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "portcullis-cfg-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        using var other = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Parse("127.0.4.31"), 2587);
+        other.Start();
+        try
+        {
+            var config = Path.Combine(dir, "portcullis.toml");
+            File.WriteAllText(config, "[server]\nhostname = \"mx.example.test\"\npostmaster = \"pm@example.test\"\n[storage]\ndata_dir = \"data\"\n[listeners]\nmx = \"127.0.4.31:2525\"\nsubmission = \"127.0.4.31:2587\"\n");
+            var (code, _, stderr) = await PortcullisProcess.RunAsync(["serve", "--config", config]);
+            Assert.Equal(1, code);
+            Assert.Contains("cannot start: listeners.submission (127.0.4.31:2587): address already in use", stderr);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public async Task Environment_overrides_the_file()
     {
         await using var server = await ServerInstance.StartAsync(populate: false);
