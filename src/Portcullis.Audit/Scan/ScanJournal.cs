@@ -26,6 +26,8 @@ public sealed record ScanHeader
     public string? SmtpCanaryDomain { get; init; }
     /// <summary>The user confirmed --authorized when starting the scan.</summary>
     public bool Authorized { get; init; }
+    /// <summary>The --discovery asked for (auto, syn or connect); null in journals written before it was recorded.</summary>
+    public string? Discovery { get; init; }
     /// <summary>
     /// How hard the scan may push (--concurrency, --rate, --connect-timeout, --audit-concurrency,
     /// --host-connections) and where domain targets were resolved (--dns-server): a resumed scan keeps them
@@ -86,6 +88,7 @@ public sealed class ScanJournal : IDisposable
         ["smtpCanaryListen"] = h.SmtpCanaryListen,
         ["smtpCanaryDomain"] = h.SmtpCanaryDomain,
         ["authorized"] = h.Authorized,
+        ["discovery"] = h.Discovery,
         ["concurrency"] = h.Concurrency,
         ["rate"] = h.Rate,
         ["connectTimeout"] = h.ConnectTimeout,
@@ -181,6 +184,7 @@ public sealed class ScanJournal : IDisposable
                         SmtpCanaryListen = (string?)node["smtpCanaryListen"],
                         SmtpCanaryDomain = (string?)node["smtpCanaryDomain"],
                         Authorized = (bool?)node["authorized"] ?? false,
+                        Discovery = (string?)node["discovery"],
                         Concurrency = (int?)node["concurrency"],
                         Rate = (double?)node["rate"],
                         ConnectTimeout = (double?)node["connectTimeout"],

@@ -76,7 +76,7 @@ public static class ScanCommand
             {
                 var settings = new Settings(
                     r.GetValue(targets) ?? [], r.GetValue(smtp), r.GetValue(proxy), r.GetValue(ports), r.GetValue(smtpPorts)!, r.GetValue(proxyPorts)!,
-                    Enum.Parse<DiscoveryMethod>(r.GetValue(discoveryMethod)!, ignoreCase: true),
+                    r.GetResult(discoveryMethod) is { Implicit: false } ? Enum.Parse<DiscoveryMethod>(r.GetValue(discoveryMethod)!, ignoreCase: true) : null,
                     r.GetValue(concurrency), Given(r, rate), Given(r, connectTimeout), Given(r, auditConcurrency), Given(r, hostConnections), Given(r, timeout),
                     r.GetValue(canary), r.GetValue(advertise), r.GetValue(throughTo), r.GetValue(smtpCanaryListen), r.GetValue(smtpCanaryDomain),
                     r.GetValue(jsonl), r.GetValue(resumeOpt),
@@ -98,13 +98,14 @@ public static class ScanCommand
 
     /// <summary>The numeric options are null when not given: a resumed scan then takes them from the journal.</summary>
     private sealed record Settings(string[] Targets, bool Smtp, bool Proxy, string? Ports, string SmtpPorts, string ProxyPorts,
-        DiscoveryMethod Discovery, int? Concurrency, double? Rate, double? ConnectTimeout, int? AuditConcurrency, int? HostConnections, double? Timeout,
+        DiscoveryMethod? Discovery, int? Concurrency, double? Rate, double? ConnectTimeout, int? AuditConcurrency, int? HostConnections, double? Timeout,
         string? Canary, string? Advertise, string? ThroughTo, string? SmtpCanaryListen, string? SmtpCanaryDomain, string? Jsonl, string? Resume, bool Authorized, string? DnsServer, bool Verbose);
 
     /// <summary>The settings with every scan-shaping value decided: given on the command line, else the journal's, else the default.</summary>
-    private sealed record Shape(int? Concurrency, double Rate, double ConnectTimeout, int AuditConcurrency, int HostConnections, double Timeout)
+    private sealed record Shape(DiscoveryMethod Discovery, int? Concurrency, double Rate, double ConnectTimeout, int AuditConcurrency, int HostConnections, double Timeout)
     {
         public static Shape From(Settings s, ScanHeader? h) => new(
+            s.Discovery ?? (Enum.TryParse<DiscoveryMethod>(h?.Discovery, ignoreCase: true, out var m) ? m : DiscoveryMethod.Auto),
             s.Concurrency ?? h?.Concurrency, // null: the discovery method's default
             s.Rate ?? h?.Rate ?? 0,
             s.ConnectTimeout ?? h?.ConnectTimeout ?? 1.5,
@@ -172,7 +173,7 @@ public static class ScanCommand
             throw new ArgumentException($"--resume {s.Resume}: the targets now expand to {space.Count} endpoints, the journal had {resume.Header.Endpoints} (did a domain's MX change?)");
         }
         await Console.Error.WriteLineAsync("portcullis scan: " + Notice).ConfigureAwait(false);
-        var (method, methodReason) = DiscoveryChoice.Resolve(s.Discovery, space);
+        var (method, methodReason) = DiscoveryChoice.Resolve(shape.Discovery, space);
         var inFlight = shape.Concurrency ?? (method == DiscoveryMethod.Syn ? DiscoveryChoice.SynConcurrency : DiscoveryChoice.ConnectConcurrency);
         if (method == DiscoveryMethod.Connect && inFlight > 65536)
         {
@@ -238,6 +239,7 @@ public static class ScanCommand
                 SmtpCanaryListen = s.SmtpCanaryListen,
                 SmtpCanaryDomain = s.SmtpCanaryDomain,
                 Authorized = s.Authorized,
+                Discovery = shape.Discovery.ToString().ToLowerInvariant(),
                 Concurrency = shape.Concurrency,
                 Rate = shape.Rate,
                 ConnectTimeout = shape.ConnectTimeout,

@@ -6,8 +6,8 @@ using Portcullis.EndToEnd.Tests.Infrastructure;
 namespace Portcullis.EndToEnd.Tests.Audit;
 
 /// <summary>
-/// `scan --resume FILE` keeps the interrupted scan's --rate, --concurrency and the other options that shape
-/// it (issue 5): a real scan of 127.0.6.64/26 is interrupted with SIGINT, then resumed with the file alone.
+/// `scan --resume FILE` keeps the interrupted scan's --discovery, --rate, --concurrency and the other options
+/// that shape it (issue 5): a real scan of 127.0.6.64/26 is interrupted with SIGINT, then resumed with the file alone.
 /// </summary>
 public class ScanResumeOptionsTests
 {
@@ -23,7 +23,7 @@ public class ScanResumeOptionsTests
         try
         {
             // 256 endpoints at 40 a second take 6.4 s: interrupt after about one second of discovery.
-            await using (var first = PortcullisProcess.Start(["scan", "127.0.6.64/26", "--proxy", "--ports", "25,1080,3128,8080",
+            await using (var first = PortcullisProcess.Start(["scan", "127.0.6.64/26", "--proxy", "--ports", "25,1080,3128,8080", "--discovery", "connect",
                 "--rate", "40", "--concurrency", "3", "--connect-timeout", "0.5", "--audit-concurrency", "5",
                 "--canary-listen", "127.0.6.65:0", "--timeout", "2", "--jsonl", journal]))
             {
@@ -46,6 +46,7 @@ public class ScanResumeOptionsTests
             Assert.Equal(3, header.GetProperty("concurrency").GetInt32());
             Assert.Equal(0.5, header.GetProperty("connectTimeout").GetDouble());
             Assert.Equal(5, header.GetProperty("auditConcurrency").GetInt32());
+            Assert.Equal("connect", header.GetProperty("discovery").GetString());
             var at = Checkpoint(journal);
             Assert.InRange(at, 1, Endpoints - 60); // at least 1.5 s of discovery left to time
 
@@ -53,6 +54,8 @@ public class ScanResumeOptionsTests
             var (code, stdout, stderr) = await PortcullisProcess.RunAsync(["scan", "--resume", journal], timeout: TimeSpan.FromMinutes(2));
             Assert.True(code == 1, $"exit {code}\n{stderr}\n{stdout}");
             Assert.Contains("3 in flight, 40/s", stderr, StringComparison.Ordinal);
+            // The method too: as root, auto would have switched to SYN probes.
+            Assert.Contains("discovery by TCP connect (--discovery connect)", stderr, StringComparison.Ordinal);
             Assert.Contains("audits: 5 host(s) at once", stderr, StringComparison.Ordinal);
             var discovery = File.ReadLines(journal).Select(l => JsonDocument.Parse(l).RootElement)
                 .Single(e => e.GetProperty("type").GetString() == "discovery");
