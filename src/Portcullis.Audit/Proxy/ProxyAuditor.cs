@@ -98,10 +98,54 @@ public static partial class ProxyAuditor
         };
     }
 
-    /// <summary>What one port showed that holds whatever is asked next: a failed TLS handshake.</summary>
+    /// <summary>
+    /// What one port showed that holds whatever is asked next: a failed TLS handshake, and how fast the
+    /// port answers in its own protocol.
+    /// </summary>
     private sealed class PortMemory
     {
+        /// <summary>The shortest wait a port that has shown how fast it answers gets for another protocol.</summary>
+        public static readonly TimeSpan MinReplyWait = TimeSpan.FromSeconds(1);
+
+        private long _fastestAnswerTicks = long.MaxValue;
+
         public volatile ProbeOutcome? TlsFailure;
+
+        /// <summary>
+        /// Records how long a probe took when the port itself answered it (a refusal, an authentication
+        /// demand, or an answer in another protocol; not a grant, whose time includes the wait for proof).
+        /// </summary>
+        public void Answered(ProbeOutcome outcome, TimeSpan took)
+        {
+            if (outcome.Result is ProbeResult.Refused or ProbeResult.AuthRequired or ProbeResult.OtherProtocol)
+            {
+                var ticks = took.Ticks;
+                long seen;
+                while (ticks < (seen = Interlocked.Read(ref _fastestAnswerTicks)) && Interlocked.CompareExchange(ref _fastestAnswerTicks, ticks, seen) != seen)
+                {
+                }
+            }
+        }
+
+        /// <summary>
+        /// The timeouts for the port's next probe. A server that answered one protocol within milliseconds
+        /// and is silent to another is waiting for more of a request it does not understand (an HTTP server
+        /// handed a SOCKS greeting waits for a header end), not thinking: a multi-protocol proxy answers each
+        /// of its protocols as fast as the first. So once the port has answered, the wait for the proxy's own
+        /// reply (and for a gateway's prompt) is four times its fastest answer, at least
+        /// <see cref="MinReplyWait"/> and never more than asked. The wait for proof through the proxy (the
+        /// canary's token, the mail server's greeting) is not shortened: that is the far side's time.
+        /// </summary>
+        public ProbeTimeouts For(ProbeTimeouts t)
+        {
+            var fastest = Interlocked.Read(ref _fastestAnswerTicks);
+            if (fastest == long.MaxValue)
+            {
+                return t;
+            }
+            var wait = TimeSpan.FromTicks(Math.Max(MinReplyWait.Ticks, fastest * 4));
+            return t with { Reply = wait < t.Reply ? wait : t.Reply, Prompt = wait < t.Prompt ? wait : t.Prompt };
+        }
     }
 
     /// <summary>
@@ -121,7 +165,7 @@ public static partial class ProxyAuditor
                 list.Add(list[0] with { Destination = d.Describe, Summary = $"not tried: towards {list[0].Destination} {list[0].Summary}", Evidence = "" });
                 continue;
             }
-            var outcome = await GatedAsync(gate, endpoint, p, d, t, ct, p.OverTls() ? memory : null).ConfigureAwait(false);
+            var outcome = await GatedAsync(gate, endpoint, p, d, t, memory, ct).ConfigureAwait(false);
             if (outcome.TlsHandshakeFailed)
             {
                 memory.TlsFailure ??= outcome;
@@ -131,8 +175,7 @@ public static partial class ProxyAuditor
         return list;
     }
 
-    private static async Task<ProbeOutcome> GatedAsync(SemaphoreSlim gate, IPEndPoint endpoint, ProxyProtocol p, ProbeDestination d, ProbeTimeouts t, CancellationToken ct,
-        PortMemory? tls = null)
+    private static async Task<ProbeOutcome> GatedAsync(SemaphoreSlim gate, IPEndPoint endpoint, ProxyProtocol p, ProbeDestination d, ProbeTimeouts t, PortMemory memory, CancellationToken ct)
     {
         try
         {
@@ -145,11 +188,14 @@ public static partial class ProxyAuditor
         try
         {
             // Checked once through the gate: with one connection at a time the earlier handshake has finished.
-            if (tls?.TlsFailure is { } failed)
+            if (p.OverTls() && memory.TlsFailure is { } failed)
             {
                 return failed with { Protocol = p, Destination = d.Describe, Summary = $"not tried: {failed.Summary} (seen by {failed.Protocol.Id()})", Evidence = "" };
             }
-            return await RunBoundedAsync(endpoint, p, d, t, ct).ConfigureAwait(false);
+            var clock = Stopwatch.StartNew();
+            var outcome = await RunBoundedAsync(endpoint, p, d, memory.For(t), ct).ConfigureAwait(false);
+            memory.Answered(outcome, clock.Elapsed);
+            return outcome;
         }
         finally
         {
