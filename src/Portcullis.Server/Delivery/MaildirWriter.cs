@@ -184,6 +184,39 @@ public sealed class MaildirWriter
         return await done!.ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// For a committer that chains its barriers (<see cref="InlineLocalDelivery"/> under
+    /// <see cref="MaildirBatchDurability.SyncFs"/>): one syncfs(2) of the data directory's filesystem, on this
+    /// thread. It makes durable both the copies staged in tmp/ so far and every rename into new/ made
+    /// before it (syncfs writes the filesystem's dirty metadata, directories included). Throws IOException.
+    /// </summary>
+    public void SyncFileSystem() => MaildirFileSystem.SyncFileSystem(_dataDir);
+
+    /// <summary>
+    /// The visible half of a chained commit: renames a staged copy into new/ (not yet durable: the next
+    /// <see cref="SyncFileSystem"/> makes it so). A copy that was already final keeps its result; a failed
+    /// rename is Failed and its tmp/ file removed.
+    /// </summary>
+    public MaildirResult RenameIntoNew(StagedCopy copy)
+    {
+        ArgumentNullException.ThrowIfNull(copy);
+        if (copy.Tmp is null)
+        {
+            return copy.Result!;
+        }
+        var final = Path.Combine(copy.Maildir!, "new", copy.Message.UniqueName);
+        try
+        {
+            MaildirFileSystem.Rename(copy.Tmp, final);
+            return new MaildirResult(copy.Message, MaildirOutcome.Delivered, final);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            MaildirFileSystem.TryDelete(copy.Tmp);
+            return new MaildirResult(copy.Message, MaildirOutcome.Failed, null, e);
+        }
+    }
+
     /// <summary>Runs each action on this thread, one after the other (each catches its own failures).</summary>
     private static Task RunHere(IEnumerable<Action> actions)
     {

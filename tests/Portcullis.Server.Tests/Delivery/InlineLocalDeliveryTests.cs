@@ -73,4 +73,24 @@ public sealed class InlineLocalDeliveryTests : IDisposable
         Assert.Equal(MaildirOutcome.Failed, results[1].Outcome);
         Assert.NotNull(results[1].Error);
     }
+
+    [Fact]
+    public async Task A_copy_whose_rename_into_new_fails_is_failed_and_leaves_nothing_in_tmp_and_the_next_lands()
+    {
+        await using var inline = new InlineLocalDelivery(new MaildirWriter(_dir.Path, batchDurability: MaildirBatchDurability.SyncFs), "mx.example.test");
+        Assert.Equal(MaildirOutcome.Delivered, (await inline.DeliverAsync(Message(1, "alice@example.test"), CancellationToken.None))[0].Outcome);
+        var newDir = New("alice");
+        var aside = newDir + ".aside";
+        System.IO.Directory.Move(newDir, aside);
+        await File.WriteAllTextAsync(newDir, "new/ is not a directory now");
+
+        var failed = await inline.DeliverAsync(Message(2, "alice@example.test"), CancellationToken.None);
+
+        Assert.Equal(MaildirOutcome.Failed, failed[0].Outcome);
+        Assert.Empty(System.IO.Directory.GetFiles(Path.Combine(_dir.Path, "mail", "example.test", "alice", "Maildir", "tmp")));
+        File.Delete(newDir);
+        System.IO.Directory.Move(aside, newDir);
+        Assert.Equal(MaildirOutcome.Delivered, (await inline.DeliverAsync(Message(3, "alice@example.test"), CancellationToken.None))[0].Outcome);
+        Assert.Equal(2, System.IO.Directory.GetFiles(newDir).Length);
+    }
 }
