@@ -136,6 +136,13 @@ public sealed class InlineLocalDelivery : IAsyncDisposable
     /// <summary>One round of <see cref="ChainedLoopAsync"/>, on an I/O thread.</summary>
     private void Round(List<(Pending Pending, MaildirResult[] Results)> covered, List<Pending> batch, List<(Pending Pending, MaildirResult[] Results)> renamed)
     {
+        if (covered.Count == 0 && batch.Count == 1)
+        {
+            // A message alone (one session, or a quiet moment): chaining would make it wait for two syncfs
+            // calls; its own file and new/ flushed directly cost less (bench/RESULTS.md, "accept, session 5").
+            batch[0].Done.TrySetResult(_writer.CommitHere(batch[0].Copies));
+            return;
+        }
         IOException? barrier = null;
         try
         {

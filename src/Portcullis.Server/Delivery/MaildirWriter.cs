@@ -84,7 +84,15 @@ public sealed class MaildirWriter
         }
         var tmp = WriteTmp(maildir, message, flushToDisk: true);
         var final = Path.Combine(maildir, "new", message.UniqueName);
-        MaildirFileSystem.Rename(tmp, final); // atomic; we checked above that no copy exists
+        try
+        {
+            MaildirFileSystem.Rename(tmp, final); // atomic; we checked above that no copy exists
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            MaildirFileSystem.TryDelete(tmp);
+            throw;
+        }
         MaildirFileSystem.FsyncDirectory(Path.Combine(maildir, "new"));
         return new MaildirResult(message, MaildirOutcome.Delivered, final);
     }
@@ -182,6 +190,19 @@ public sealed class MaildirWriter
         Task<IReadOnlyList<MaildirResult>>? done = null;
         await MaildirIoThreads.Run(() => done = CommitAsync(staged, RunHere)).ConfigureAwait(false);
         return await done!.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <see cref="CommitAsync(IReadOnlyList{StagedCopy})"/> on this thread (an I/O thread): fsync or syncfs,
+    /// renames, fsync of each new/. Used by a chained committer for a message that is alone in its round,
+    /// where two flushes of one file and one directory cost less than two syncfs(2) calls.
+    /// </summary>
+    public IReadOnlyList<MaildirResult> CommitHere(IReadOnlyList<StagedCopy> staged)
+    {
+        ArgumentNullException.ThrowIfNull(staged);
+        var done = CommitAsync(staged, RunHere);
+        // RunHere runs every action before it returns, so the commit has finished here.
+        return done.IsCompleted ? done.GetAwaiter().GetResult() : throw new InvalidOperationException("a commit on this thread did not finish on it");
     }
 
     /// <summary>
@@ -301,6 +322,8 @@ public sealed class MaildirWriter
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
+                // Not in new/, so never delivered: the tmp/ copy is litter (a retry writes it afresh).
+                MaildirFileSystem.TryDelete(p.Tmp);
                 results[i] = new MaildirResult(messages[i], MaildirOutcome.Failed, null, e);
             }
         }

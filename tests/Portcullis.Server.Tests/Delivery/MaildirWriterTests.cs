@@ -251,6 +251,29 @@ public sealed class MaildirWriterTests : IDisposable
     }
 
     [Fact]
+    public void Chained_commit_primitives_sync_then_rename_and_a_failed_rename_removes_its_tmp_file()
+    {
+        var writer = new MaildirWriter(_dir.Path, batchDurability: MaildirBatchDurability.SyncFs);
+        var ok = writer.Stage(new MaildirMessage("alice@example.test", "1795000000.PokR0.mx.example.test", [Message]), nameIsNew: true);
+        var blocked = writer.Stage(new MaildirMessage("carol@example.test", "1795000000.PblockedR0.mx.example.test", [Message]), nameIsNew: true);
+        var carolNew = Path.Combine(Maildir("example.test", "carol"), "new");
+        System.IO.Directory.Delete(carolNew);
+        File.WriteAllText(carolNew, "new/ is not a directory now");
+
+        writer.SyncFileSystem();
+        var delivered = writer.RenameIntoNew(ok);
+        var failed = writer.RenameIntoNew(blocked);
+
+        Assert.Equal(MaildirOutcome.Delivered, delivered.Outcome);
+        Assert.True(File.Exists(Path.Combine(Maildir("example.test", "alice"), "new", "1795000000.PokR0.mx.example.test")));
+        Assert.Equal(MaildirOutcome.Failed, failed.Outcome);
+        Assert.Contains("rename", failed.Error!.Message, StringComparison.Ordinal);
+        Assert.Empty(System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "carol"), "tmp")));
+        // A copy that was final at staging keeps its result.
+        Assert.Same(failed, writer.RenameIntoNew(StagedCopy.Done(failed)));
+    }
+
+    [Fact]
     public async Task A_staged_copy_whose_tmp_file_vanished_fails_alone_and_the_rest_commit()
     {
         var writer = new MaildirWriter(_dir.Path, batchDurability: MaildirBatchDurability.SyncFs);
