@@ -39,6 +39,9 @@ public sealed record ProbeOutcome(
     /// <summary>The TLS handshake to the port failed or went unanswered (HTTPS types): true of the port, whatever is asked next.</summary>
     public bool TlsHandshakeFailed { get; init; }
 
+    /// <summary>How long the port took to answer our first request (any answer, a grant included); null when it did not.</summary>
+    public TimeSpan? FirstReply { get; init; }
+
     /// <summary>Anything but silence: the port spoke, refused, closed or granted.</summary>
     public bool Answered => Result is not (ProbeResult.NoAnswer or ProbeResult.Unreachable);
 }

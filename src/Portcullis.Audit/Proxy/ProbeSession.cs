@@ -19,6 +19,7 @@ internal sealed class ProbeSession : IDisposable
     private readonly Stream _stream;
     private readonly byte[] _buf = new byte[MaxRead];
     private int _got;
+    private long _firstSentAt;
 
     private ProbeSession(Socket socket, Stream stream, ProbeTranscript transcript)
     {
@@ -33,6 +34,12 @@ internal sealed class ProbeSession : IDisposable
     public ReadOnlySpan<byte> Received => _buf.AsSpan(0, _got);
 
     public int ReceivedCount => _got;
+
+    /// <summary>
+    /// How long the port took to send its first bytes after our first request (null: it sent none after
+    /// one): how fast this server answers, whatever it said.
+    /// </summary>
+    public TimeSpan? FirstReplyAfter { get; private set; }
 
     /// <summary>How opening the session failed: the TCP connect, or (for the HTTPS types) the TLS handshake.</summary>
     public enum OpenFailure { None, Connect, TlsSilent, TlsRefused }
@@ -106,6 +113,10 @@ internal sealed class ProbeSession : IDisposable
     public async Task SendAsync(ReadOnlyMemory<byte> data, bool binary, CancellationToken ct)
     {
         Transcript.Sent(data.Span, binary);
+        if (_firstSentAt == 0)
+        {
+            _firstSentAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        }
         await _stream.WriteAsync(data, ct).ConfigureAwait(false);
         await _stream.FlushAsync(ct).ConfigureAwait(false);
     }
@@ -139,6 +150,10 @@ internal sealed class ProbeSession : IDisposable
                     break;
                 }
                 _got += n;
+                if (FirstReplyAfter is null && _firstSentAt != 0)
+                {
+                    FirstReplyAfter = System.Diagnostics.Stopwatch.GetElapsedTime(_firstSentAt);
+                }
             }
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)

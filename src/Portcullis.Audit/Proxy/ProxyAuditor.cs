@@ -112,14 +112,17 @@ public static partial class ProxyAuditor
         public volatile ProbeOutcome? TlsFailure;
 
         /// <summary>
-        /// Records how long a probe took when the port itself answered it (a refusal, an authentication
-        /// demand, or an answer in another protocol; not a grant, whose time includes the wait for proof).
+        /// Records how fast the port answered: the time to its first bytes after our request (a grant's too),
+        /// or, when that is not known (a failed TLS handshake), the whole probe's time if the port itself
+        /// answered it (a refusal, an authentication demand, an answer in another protocol).
         /// </summary>
         public void Answered(ProbeOutcome outcome, TimeSpan took)
         {
-            if (outcome.Result is ProbeResult.Refused or ProbeResult.AuthRequired or ProbeResult.OtherProtocol)
+            var answer = outcome.FirstReply
+                ?? (outcome.Result is ProbeResult.Refused or ProbeResult.AuthRequired or ProbeResult.OtherProtocol ? took : null);
+            if (answer is { } a)
             {
-                var ticks = took.Ticks;
+                var ticks = a.Ticks;
                 long seen;
                 while (ticks < (seen = Interlocked.Read(ref _fastestAnswerTicks)) && Interlocked.CompareExchange(ref _fastestAnswerTicks, ticks, seen) != seen)
                 {
@@ -128,7 +131,7 @@ public static partial class ProxyAuditor
         }
 
         /// <summary>
-        /// The timeouts for the port's next probe. A server that answered one protocol within milliseconds
+        /// The timeouts for the port's next probe. A server that answered one request within milliseconds
         /// and is silent to another is waiting for more of a request it does not understand (an HTTP server
         /// handed a SOCKS greeting waits for a header end), not thinking: a multi-protocol proxy answers each
         /// of its protocols as fast as the first. So once the port has answered, the wait for the proxy's own

@@ -64,7 +64,7 @@ public static class ProxyProbe
                 {
                     await session.TryQuitAsync().ConfigureAwait(false);
                 }
-                return Outcome(protocol, proxy, destination, result, summary, transcript);
+                return Outcome(protocol, proxy, destination, result, summary, transcript) with { FirstReply = session.FirstReplyAfter };
             }
             catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
             {

@@ -29,6 +29,17 @@ public class ProxyAdaptiveWaitTests
     }
 
     [Fact]
+    public async Task A_trap_that_granted_at_once_gets_a_second_for_socks_though_its_grant_waited_for_proof()
+    {
+        // The grant came in milliseconds; the probe then waited out its proof. The grant's own time counts.
+        await using var canary = ProxyCanary.Start(new IPEndPoint(IPAddress.Parse("127.0.6.99"), 0));
+        await using var trap = new LoopbackServer("127.0.6.100", LoopbackServer.Grants200ButNeverConnects);
+        var report = await AuditAsync(canary, "127.0.6.99", trap, [ProxyProtocol.HttpConnect, ProxyProtocol.Socks4]);
+        Assert.Equal(Verdict.Closed, report.Verdict);
+        Assert.Contains("(nothing more within 1 s)", Assert.Single(report.Checks, c => c.Id == "proxy.socks4").Evidence);
+    }
+
+    [Fact]
     public async Task A_port_that_speaks_http_and_socks5_is_open_through_socks5_after_a_fast_http_refusal()
     {
         await using var canary = ProxyCanary.Start(new IPEndPoint(IPAddress.Parse("127.0.6.97"), 0));
