@@ -44,7 +44,9 @@ internal sealed class ProbeSession : IDisposable
     /// <summary>How opening the session failed: the TCP connect, or (for the HTTPS types) the TLS handshake.</summary>
     public enum OpenFailure { None, Connect, TlsSilent, TlsRefused }
 
-    public static async Task<(ProbeSession? Session, string? Error, OpenFailure Failure)> ConnectAsync(IPEndPoint proxy, bool tls, TimeSpan timeout, ProbeTranscript transcript, CancellationToken ct)
+    /// <param name="timeout">for the TCP connection</param>
+    /// <param name="handshakeTimeout">for the TLS handshake (the port's reply to our ClientHello), when <paramref name="tls"/></param>
+    public static async Task<(ProbeSession? Session, string? Error, OpenFailure Failure)> ConnectAsync(IPEndPoint proxy, bool tls, TimeSpan timeout, TimeSpan handshakeTimeout, ProbeTranscript transcript, CancellationToken ct)
     {
         var s = new Socket(proxy.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -70,7 +72,7 @@ internal sealed class ProbeSession : IDisposable
         {
             return (new ProbeSession(s, new NetworkStream(s, ownsSocket: false), transcript), null, OpenFailure.None);
         }
-        return await StartTlsAsync(s, proxy, timeout, transcript, ct).ConfigureAwait(false);
+        return await StartTlsAsync(s, proxy, handshakeTimeout, transcript, ct).ConfigureAwait(false);
     }
 
     /// <summary>

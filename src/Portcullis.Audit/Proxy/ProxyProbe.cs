@@ -26,7 +26,7 @@ public static class ProxyProbe
     {
         var transcript = new ProbeTranscript();
         transcript.Note($"{protocol.Id()} via {ProxyHandshake.Authority(proxy.Address.ToString(), proxy.Port)} to {destination.Describe}");
-        var (session, error, failure) = await ProbeSession.ConnectAsync(proxy, protocol.OverTls(), timeouts.Connect, transcript, ct).ConfigureAwait(false);
+        var (session, error, failure) = await ProbeSession.ConnectAsync(proxy, protocol.OverTls(), timeouts.Connect, timeouts.Reply, transcript, ct).ConfigureAwait(false);
         if (session is null)
         {
             var result = failure switch

@@ -21,11 +21,13 @@ public class ProxyAdaptiveWaitTests
     {
         await using var canary = ProxyCanary.Start(new IPEndPoint(IPAddress.Parse("127.0.6.95"), 0));
         await using var http = new LoopbackServer("127.0.6.96", Http403);
-        var report = await AuditAsync(canary, "127.0.6.95", http, [ProxyProtocol.HttpConnect, ProxyProtocol.Socks4]);
+        var report = await AuditAsync(canary, "127.0.6.95", http, [ProxyProtocol.HttpConnect, ProxyProtocol.Socks4, ProxyProtocol.HttpsConnect]);
         Assert.Equal(Verdict.Closed, report.Verdict);
         var socks4 = Assert.Single(report.Checks, c => c.Id == "proxy.socks4");
         Assert.Contains("(nothing more within 1 s)", socks4.Evidence);
         Assert.DoesNotContain("within 5 s", socks4.Evidence);
+        // The TLS handshake is the port's reply to our ClientHello: the same short wait.
+        Assert.Contains("TLS handshake: no answer within 1 s", Assert.Single(report.Checks, c => c.Id == "proxy.https-connect").Evidence);
     }
 
     [Fact]
