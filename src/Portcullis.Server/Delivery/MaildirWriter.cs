@@ -221,20 +221,25 @@ public sealed class MaildirWriter
     public MaildirResult RenameIntoNew(StagedCopy copy)
     {
         ArgumentNullException.ThrowIfNull(copy);
-        if (copy.Tmp is null)
-        {
-            return copy.Result!;
-        }
-        var final = Path.Combine(copy.Maildir!, "new", copy.Message.UniqueName);
+        return copy.Tmp is null ? copy.Result! : Publish(copy.Message, copy.Maildir!, copy.Tmp);
+    }
+
+    /// <summary>
+    /// Renames a copy from tmp/ into new/ (atomic: readers see all of it or nothing). A failed rename is
+    /// Failed and its tmp/ file removed: not in new/, so never delivered, and a retry writes it afresh.
+    /// </summary>
+    private static MaildirResult Publish(MaildirMessage message, string maildir, string tmp)
+    {
+        var final = Path.Combine(maildir, "new", message.UniqueName);
         try
         {
-            MaildirFileSystem.Rename(copy.Tmp, final);
-            return new MaildirResult(copy.Message, MaildirOutcome.Delivered, final);
+            MaildirFileSystem.Rename(tmp, final);
+            return new MaildirResult(message, MaildirOutcome.Delivered, final);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            MaildirFileSystem.TryDelete(copy.Tmp);
-            return new MaildirResult(copy.Message, MaildirOutcome.Failed, null, e);
+            MaildirFileSystem.TryDelete(tmp);
+            return new MaildirResult(message, MaildirOutcome.Failed, null, e);
         }
     }
 
@@ -313,18 +318,10 @@ public sealed class MaildirWriter
             {
                 continue;
             }
-            var final = Path.Combine(p.Maildir, "new", messages[i].UniqueName);
-            try
+            results[i] = Publish(messages[i], p.Maildir, p.Tmp);
+            if (results[i]!.Outcome == MaildirOutcome.Delivered)
             {
-                MaildirFileSystem.Rename(p.Tmp, final);
                 touched.Add(Path.Combine(p.Maildir, "new"));
-                results[i] = new MaildirResult(messages[i], MaildirOutcome.Delivered, final);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Not in new/, so never delivered: the tmp/ copy is litter (a retry writes it afresh).
-                MaildirFileSystem.TryDelete(p.Tmp);
-                results[i] = new MaildirResult(messages[i], MaildirOutcome.Failed, null, e);
             }
         }
 

@@ -43,7 +43,7 @@ public sealed partial class SmtpListener : IAsyncDisposable
     }
 
     /// <summary>Names the setting, the address and the likely cause, so the administrator knows what to change.</summary>
-    public static string BindFailure(ListenerKind kind, IPEndPoint endpoint, SocketException e)
+    private static string BindFailure(ListenerKind kind, IPEndPoint endpoint, SocketException e)
     {
         var key = "listeners." + kind.ToString().ToLowerInvariant();
         var why = e.SocketErrorCode switch
