@@ -37,7 +37,9 @@ public sealed partial class LocalDeliveryAgent(IMessageQueue queue, IMailboxDeli
                 }
                 var results = (await mailboxes.DeliverAsync(work, ct).ConfigureAwait(false)).ToList();
                 var byKey = work.ToDictionary(w => (w.MessageId, w.RecipientIndex));
-                var bounces = Expire(results, byKey, DateTimeOffset.UtcNow);
+                var now = DateTimeOffset.UtcNow;
+                var bounces = Expire(results, byKey, now);
+                bounces.AddRange(SuccessNotices(results, byKey, now));
                 await queue.CompleteAsync(results, bounces, ct).ConfigureAwait(false);
                 foreach (var r in results)
                 {
@@ -99,11 +101,36 @@ public sealed partial class LocalDeliveryAgent(IMessageQueue queue, IMailboxDeli
             var original = message.First().Work;
             var dsn = BounceReport.Build(hostname, original, message.Select(m => m.Failed).ToList(), now);
             var id = queue.NewId();
-            bounces.Add(new QueuedMessage(id, "", [BounceRouting.RecipientFor(directory(), original.Sender)], BounceReport.ToBytes(dsn), now, IsBounce: true));
+            bounces.Add(DeliveryStatusReport.ToQueued(id, dsn, BounceRouting.RecipientFor(directory(), original.Sender), now));
             LogBounce(QueueIdGenerator.Format(id), QueueIdGenerator.Format(original.MessageId), original.Sender);
         }
         return bounces;
     }
+
+    /// <summary>
+    /// The "delivered" notices for recipients whose sender asked for them (RFC 3461 §5.2.3), one per
+    /// message, queued in the same commit as the deliveries they report.
+    /// </summary>
+    private List<QueuedMessage> SuccessNotices(List<AttemptResult> results, Dictionary<(long, int), DeliveryWork> byKey, DateTimeOffset now)
+    {
+        var notices = new List<QueuedMessage>();
+        var delivered = results
+            .Where(r => r.Outcome == AttemptOutcome.Delivered)
+            .Select(r => byKey[(r.MessageId, r.RecipientIndex)])
+            .Where(SuccessReport.Wanted);
+        foreach (var message in delivered.GroupBy(w => w.MessageId))
+        {
+            var original = message.First();
+            var dsn = SuccessReport.Build(hostname, original, message.Select(w => SuccessReport.Delivered(w, now)).ToList(), now);
+            var id = queue.NewId();
+            notices.Add(DeliveryStatusReport.ToQueued(id, dsn, BounceRouting.RecipientFor(directory(), original.Sender), now));
+            LogSuccessNotice(QueueIdGenerator.Format(id), QueueIdGenerator.Format(original.MessageId), original.Sender);
+        }
+        return notices;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "success notice id={Id} for id={Original} to=<{Sender}> action=delivered (NOTIFY=SUCCESS)")]
+    private partial void LogSuccessNotice(string id, string original, string sender);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "bounce id={Id} for id={Original} to=<{Sender}>: a local recipient expired in the queue")]
     private partial void LogBounce(string id, string original, string sender);

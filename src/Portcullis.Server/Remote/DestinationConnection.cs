@@ -10,7 +10,10 @@ using Portcullis.Server.Queue;
 namespace Portcullis.Server.Remote;
 
 /// <summary>What happened to one recipient in one attempt: delivered (with the server's reply) or not.</summary>
-public sealed record RecipientAttempt(DeliveryWork Work, RemoteFailure? Failure, string? Reply);
+/// <param name="NextHopTakesDsn">the next hop advertised DSN, so NOTIFY went on to it (RFC 3461 §5.2.1) and a
+/// success is reported there, not here</param>
+/// <param name="RemoteMta">the next hop that answered ("mx.example.net[192.0.2.1]:25")</param>
+public sealed record RecipientAttempt(DeliveryWork Work, RemoteFailure? Failure, string? Reply, bool NextHopTakesDsn = false, string? RemoteMta = null);
 
 /// <summary>
 /// One SMTP connection to one destination (an MX host or the smarthost), reused for every message queued
@@ -183,6 +186,13 @@ public sealed partial class DestinationConnection(string destination, NextHop ho
 
         client.BeginTransaction();
         client.EnvelopeId = first.EnvelopeId;
+        // RFC 3461 §5.2.1: a DSN-capable next hop gets RET too (MailKit sends it only when the server advertises DSN).
+        client.DeliveryStatusNotificationType = first.Ret?.ToUpperInvariant() switch
+        {
+            "HDRS" => DeliveryStatusNotificationType.HeadersOnly,
+            "FULL" => DeliveryStatusNotificationType.Full,
+            _ => DeliveryStatusNotificationType.Unspecified,
+        };
         var notify = mailboxes.ToDictionary(m => m.Mailbox, m => ParseNotify(m.Work.Notify));
         client.Notify = m => notify.GetValueOrDefault(m);
         try
@@ -192,7 +202,7 @@ public sealed partial class DestinationConnection(string destination, NextHop ho
             {
                 results.Add(client.Refused.TryGetValue(m.Address, out var refused)
                     ? new RecipientAttempt(w, RemoteFailure.FromReply((int)refused.StatusCode, refused.Response, _remote), null)
-                    : new RecipientAttempt(w, null, $"{_remote} said: 250 {reply}"));
+                    : new RecipientAttempt(w, null, $"{_remote} said: 250 {reply}", client.Capabilities.HasFlag(SmtpCapabilities.Dsn), _remote));
             }
         }
         catch (SmtpCommandException e)

@@ -243,6 +243,7 @@ public sealed partial class RemoteDeliveryAgent
         var now = DateTimeOffset.UtcNow;
         var results = new List<AttemptResult>(attempts.Count);
         var failed = new List<(DeliveryWork Work, FailedRecipient Failed)>();
+        var relayed = new List<(DeliveryWork Work, DsnRecipient Relayed)>();
         foreach (var a in attempts)
         {
             var w = a.Work;
@@ -251,6 +252,10 @@ public sealed partial class RemoteDeliveryAgent
             {
                 results.Add(new AttemptResult(w.MessageId, w.RecipientIndex, AttemptOutcome.Delivered, a.Reply));
                 LogDelivered(id, w.Address, a.Reply ?? "");
+                if (!a.NextHopTakesDsn && SuccessReport.Wanted(w))
+                {
+                    relayed.Add((w, SuccessReport.Relayed(w, a.RemoteMta ?? "", a.Reply ?? "250", now)));
+                }
                 continue;
             }
             var failure = a.Failure;
@@ -281,8 +286,16 @@ public sealed partial class RemoteDeliveryAgent
             var original = message.First().Work;
             var dsn = BounceReport.Build(_settings.Server.Hostname, original, message.Select(m => m.Failed).ToList(), now);
             var id = _queue.NewId();
-            bounces.Add(new QueuedMessage(id, "", [BounceRouting.RecipientFor(_directory(), original.Sender)], BounceReport.ToBytes(dsn), now, IsBounce: true));
+            bounces.Add(DeliveryStatusReport.ToQueued(id, dsn, BounceRouting.RecipientFor(_directory(), original.Sender), now));
             LogBounce(QueueIdGenerator.Format(id), QueueIdGenerator.Format(original.MessageId), original.Sender);
+        }
+        foreach (var message in relayed.GroupBy(r => r.Work.MessageId))
+        {
+            var original = message.First().Work;
+            var dsn = SuccessReport.Build(_settings.Server.Hostname, original, message.Select(m => m.Relayed).ToList(), now);
+            var id = _queue.NewId();
+            bounces.Add(DeliveryStatusReport.ToQueued(id, dsn, BounceRouting.RecipientFor(_directory(), original.Sender), now));
+            LogSuccessNotice(QueueIdGenerator.Format(id), QueueIdGenerator.Format(original.MessageId), original.Sender, "relayed");
         }
         await _queue.CompleteAsync(results, bounces, ct).ConfigureAwait(false);
     }
@@ -330,4 +343,7 @@ public sealed partial class RemoteDeliveryAgent
 
     [LoggerMessage(Level = LogLevel.Information, Message = "bounce id={Id} for id={Original} queued to <{Sender}>")]
     private partial void LogBounce(string id, string original, string sender);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "success notice id={Id} for id={Original} to=<{Sender}> action={Action} (NOTIFY=SUCCESS)")]
+    private partial void LogSuccessNotice(string id, string original, string sender, string action);
 }

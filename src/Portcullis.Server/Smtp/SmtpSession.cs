@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Portcullis.Server.Delivery;
 using Portcullis.Server.Policy;
 using Portcullis.Server.Queue;
+using Portcullis.Server.Remote;
 using Portcullis.Smtp;
 
 namespace Portcullis.Server.Smtp;
@@ -270,6 +271,9 @@ public sealed partial class SmtpSession
             "8BITMIME",
             "SMTPUTF8",
             "ENHANCEDSTATUSCODES",
+            // RFC 3461: NOTIFY, ORCPT, RET and ENVID are honoured (failure and success notices; passed on to
+            // a next hop that takes them).
+            "DSN",
         };
         // RFC 3207 §4.2: STARTTLS is not offered again once TLS is up.
         if (!_tls && _server.Certificate is not null)
@@ -470,6 +474,8 @@ public sealed partial class SmtpSession
         }
         var sender = _sender?.Mailbox?.Address ?? "";
         var recipients = _recipients.Select(r => r.Recipient).ToList();
+        // Taken before the reset below: the queued message keeps MAIL's ENVID and RET (RFC 3461 §4.3-§4.4).
+        var mailParameters = _mailParameters;
         _acceptedRecipientsInMessage = _acceptedRecipients;
         ResetTransaction();
         _state = SessionState.Ready;
@@ -511,7 +517,7 @@ public sealed partial class SmtpSession
             content = prepared;
         }
         var message = new QueuedMessage(id, sender, recipients, content, now,
-            _mailParameters["ENVID"], _mailParameters["RET"]?.ToUpperInvariant(), IsBounce: sender.Length == 0);
+            mailParameters["ENVID"], mailParameters["RET"]?.ToUpperInvariant(), IsBounce: sender.Length == 0);
         var deliveredInline = await TryDeliverInlineAsync(message, idText, result.Size).ConfigureAwait(false);
         if (!deliveredInline)
         {
@@ -545,7 +551,9 @@ public sealed partial class SmtpSession
     /// </summary>
     private async Task<bool> TryDeliverInlineAsync(QueuedMessage message, string idText, long size)
     {
-        if (_server.InlineDelivery is not { } inline || message.Recipients.Any(r => r.Route != RecipientRoute.Local))
+        // A sender who asked for a success notice (NOTIFY=SUCCESS) gets it from the queue's local delivery,
+        // which commits the notice with the delivery it reports.
+        if (_server.InlineDelivery is not { } inline || message.Recipients.Any(r => r.Route != RecipientRoute.Local) || SuccessReport.WantedByAny(message))
         {
             return false;
         }

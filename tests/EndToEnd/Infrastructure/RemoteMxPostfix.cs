@@ -79,11 +79,14 @@ public sealed class RemoteMxPostfix : IDisposable
             virtual_uid_maps = static:65534
             virtual_gid_maps = static:65534
             virtual_minimum_uid = 100
+            smtpd_discard_ehlo_keyword_address_maps = hash:{mx.Etc}/nodsn
             """ + "\n");
         File.WriteAllLines(Path.Combine(mx.Etc, "vmailbox"), Domains.SelectMany(d => Users.Select(u => $"{u}@{d} {d}/{u}/")));
         File.WriteAllLines(Path.Combine(mx.Etc, "tempfail"), (temporarilyFailing ?? []).Select(a => $"{a} 450 4.2.0 greylisted, try again later"));
         Run("postmap", "-c", mx.Etc, Path.Combine(mx.Etc, "vmailbox"));
         Run("postmap", "-c", mx.Etc, Path.Combine(mx.Etc, "tempfail"));
+        File.WriteAllText(Path.Combine(mx.Etc, "nodsn"), "");
+        Run("postmap", "-c", mx.Etc, Path.Combine(mx.Etc, "nodsn"));
         Run("postfix", "-c", mx.Etc, "check");
         Run("postfix", "-c", mx.Etc, "start");
         WaitForPort(address, 25, TimeSpan.FromSeconds(20));
@@ -95,6 +98,17 @@ public sealed class RemoteMxPostfix : IDisposable
     {
         File.WriteAllText(Path.Combine(Etc, "tempfail"), "");
         Run("postmap", "-c", Etc, Path.Combine(Etc, "tempfail"));
+    }
+
+    /// <summary>
+    /// Whether EHLO advertises DSN (RFC 3461) to clients on this machine (a client connecting to the MX's
+    /// loopback address comes from that same address): off, the MX is a next hop that does not take DSN
+    /// requests. smtpd checks its tables before each new connection, so the change holds for the next one.
+    /// </summary>
+    public void AdvertiseDsn(bool on)
+    {
+        File.WriteAllText(Path.Combine(Etc, "nodsn"), on ? "" : $"{Address} dsn\n127.0.0.1 dsn\n");
+        Run("postmap", "-c", Etc, Path.Combine(Etc, "nodsn"));
     }
 
     /// <summary>The files in a user's Maildir new/ (the messages Postfix delivered).</summary>

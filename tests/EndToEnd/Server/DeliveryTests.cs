@@ -115,11 +115,40 @@ public sealed class DeliveryTests(SharedServer fixture) : IClassFixture<SharedSe
     }
 
     [Fact]
+    public async Task Notify_success_for_a_local_user_delivers_and_sends_the_sender_a_delivered_notice()
+    {
+        var alice = _server.Messages("alice").Length;
+        var bob = _server.Messages("bob").Length;
+        var subject = "notify " + Guid.NewGuid();
+        await using (var c = await _server.ConnectAsync())
+        {
+            Assert.Contains("DSN", (await c.CommandAsync("EHLO who.example.net")).Lines);
+            Assert.Equal(250, (await c.CommandAsync("MAIL FROM:<bob@example.test> RET=FULL ENVID=e2e-notify-1")).Code);
+            Assert.Equal(250, (await c.CommandAsync("RCPT TO:<alice@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;alice@example.test")).Code);
+            Assert.Equal(354, (await c.CommandAsync("DATA")).Code);
+            var reply = await c.CommandAsync($"From: <bob@example.test>\r\nTo: <alice@example.test>\r\nSubject: {subject}\r\n\r\nThe body stays with Alice.\r\n.");
+            Assert.Equal(250, reply.Code);
+        }
+        var mail = await _server.WaitForMessagesAsync("alice", alice + 1);
+        Assert.Contains(mail, f => File.ReadAllText(f).Contains(subject, StringComparison.Ordinal));
+        var notices = await _server.WaitForMessagesAsync("bob", bob + 1);
+        var notice = MimeMessage.Load(notices.Single(f => File.ReadAllText(f).Contains(subject, StringComparison.Ordinal)));
+        Assert.Equal("Successful Mail Delivery Report", notice.Subject);
+        var report = Assert.IsType<MultipartReport>(notice.Body);
+        var groups = Assert.Single(report.OfType<MessageDeliveryStatus>()).StatusGroups.Where(g => g.Count > 0).ToList();
+        Assert.Equal("e2e-notify-1", groups[0]["Original-Envelope-Id"]);
+        Assert.Equal("rfc822;alice@example.test", groups[1]["Original-Recipient"]);
+        Assert.Equal("delivered", groups[1]["Action"]);
+        Assert.Equal("2.0.0", groups[1]["Status"]);
+        Assert.DoesNotContain("The body stays with Alice", File.ReadAllText(notices.Single(f => File.ReadAllText(f).Contains(subject, StringComparison.Ordinal))), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Ehlo_advertises_the_extensions_and_no_auth_on_the_mx_listener()
     {
         await using var c = await _server.ConnectAsync();
         var r = await c.CommandAsync("EHLO who.example.net");
-        foreach (var ext in new[] { "PIPELINING", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "STARTTLS" })
+        foreach (var ext in new[] { "PIPELINING", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "STARTTLS", "DSN" })
         {
             Assert.Contains(ext, r.Lines);
         }

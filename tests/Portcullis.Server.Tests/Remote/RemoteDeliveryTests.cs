@@ -70,10 +70,10 @@ public sealed class RemoteDeliveryTests(RemoteWorld world) : IAsyncLifetime
     private static byte[] Message(string from, string to, string subject, string body = "Hello.\r\n") =>
         Encoding.ASCII.GetBytes($"From: <{from}>\r\nTo: <{to}>\r\nSubject: {subject}\r\nDate: {DateTimeOffset.UtcNow:R}\r\nMessage-ID: <{Guid.NewGuid():N}@example.test>\r\n\r\n{body}");
 
-    private async Task<long> EnqueueAsync(string sender, string[] recipients, byte[] content, bool isBounce = false)
+    private async Task<long> EnqueueAsync(string sender, string[] recipients, byte[] content, bool isBounce = false, string? notify = null, string? envelopeId = null)
     {
         var id = _queue.NewId();
-        await _queue.EnqueueAsync(new QueuedMessage(id, sender, recipients.Select(r => new QueuedRecipient(r, RecipientRoute.Remote)).ToList(), content, DateTimeOffset.UtcNow, IsBounce: isBounce), CancellationToken.None);
+        await _queue.EnqueueAsync(new QueuedMessage(id, sender, recipients.Select(r => new QueuedRecipient(r, RecipientRoute.Remote, notify)).ToList(), content, DateTimeOffset.UtcNow, envelopeId, IsBounce: isBounce), CancellationToken.None);
         return id;
     }
 
@@ -161,6 +161,67 @@ public sealed class RemoteDeliveryTests(RemoteWorld world) : IAsyncLifetime
         // RET absent: the whole original message comes back.
         var returned = Assert.Single(report.OfType<MessagePart>(), p => p is not TextRfc822Headers);
         Assert.Equal(subject, returned.Message!.Subject);
+    }
+
+    [Fact]
+    public async Task Notify_success_goes_on_to_an_mx_that_takes_dsn_and_no_notice_is_made_here()
+    {
+        world.Mx.AdvertiseDsn(true);
+        StartAgent();
+        var notices = CountNotices();
+        var subject = "dsn on " + Guid.NewGuid();
+        var envid = "env" + Guid.NewGuid().ToString("N")[..8];
+        var before = world.Mx.Messages("bob@remote.test").Length;
+        var id = await EnqueueAsync("alice@example.test", ["bob@remote.test"], Message("alice@example.test", "bob@remote.test", subject), notify: "SUCCESS", envelopeId: envid);
+
+        await WaitUntilGoneAsync(id, TimeSpan.FromSeconds(20));
+        await world.Mx.WaitForMessagesAsync("bob@remote.test", before + 1, TimeSpan.FromSeconds(10));
+        // RFC 3461 §5.2.1: the request went on with the message, so the MX reports the delivery, not us.
+        Assert.DoesNotContain(QueueState(), m => m.IsBounce);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (CountNotices() == notices && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+        Assert.True(CountNotices() > notices, "Postfix made no success notice, so NOTIFY=SUCCESS did not reach it:\n" + world.Mx.Log);
+    }
+
+    /// <summary>Success notices Postfix made ("sender delivery status notification" in its log).</summary>
+    private int CountNotices() => world.Mx.Log.Split('\n').Count(l => l.Contains("sender delivery status notification", StringComparison.Ordinal));
+
+    [Fact]
+    public async Task Notify_success_to_an_mx_without_dsn_gets_a_relayed_notice_to_the_sender()
+    {
+        world.Mx.AdvertiseDsn(false);
+        try
+        {
+            StartAgent();
+            var subject = "dsn off " + Guid.NewGuid();
+            var before = world.Mx.Messages("bob@remote.test").Length;
+            var id = await EnqueueAsync("alice@example.test", ["bob@remote.test"], Message("alice@example.test", "bob@remote.test", subject), notify: "SUCCESS,FAILURE", envelopeId: "env-relayed");
+
+            await WaitUntilGoneAsync(id, TimeSpan.FromSeconds(20));
+            await world.Mx.WaitForMessagesAsync("bob@remote.test", before + 1, TimeSpan.FromSeconds(10));
+            Assert.True(QueueState().Any(m => m.IsBounce), "no relayed notice; the MX's log:\n" + world.Mx.Log);
+            var notice = SingleBounce();
+            Assert.Equal("", notice.Sender);
+            Assert.Equal(("alice@example.test", RecipientRoute.Local), (notice.Recipients.Single().Address, notice.Recipients.Single().Route));
+            var dsn = MimeMessage.Load(new MemoryStream(notice.Content!));
+            Assert.Equal("Successful Mail Delivery Report", dsn.Subject);
+            var report = Assert.IsType<MultipartReport>(dsn.Body);
+            var groups = Assert.Single(report.OfType<MessageDeliveryStatus>()).StatusGroups.Where(g => g.Count > 0).ToList();
+            Assert.Equal("env-relayed", groups[0]["Original-Envelope-Id"]);
+            Assert.Equal("rfc822; bob@remote.test", groups[1]["Final-Recipient"]);
+            Assert.Equal("relayed", groups[1]["Action"]);
+            Assert.Equal("2.0.0", groups[1]["Status"]);
+            Assert.Equal("dns; mx.remote.test", groups[1]["Remote-MTA"]);
+            Assert.StartsWith("smtp; 250", groups[1]["Diagnostic-Code"], StringComparison.Ordinal);
+            Assert.Equal(subject, Assert.Single(report.OfType<TextRfc822Headers>()).Message!.Subject);
+        }
+        finally
+        {
+            world.Mx.AdvertiseDsn(true);
+        }
     }
 
     [Fact]
