@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Portcullis.Smtp;
 
 /// <summary>
@@ -51,6 +53,36 @@ public sealed class EsmtpParameters
         }
         parameters = new EsmtpParameters(dict);
         return true;
+    }
+
+    /// <summary>
+    /// The text an xtext stands for (RFC 3461 §4: "+XX" is the octet XX), or null when it is not xtext or
+    /// stands for anything but printable ASCII and space: a decoded ENVID or ORCPT goes into DSN header
+    /// fields, where an encoded CR or LF would start a header of the client's choosing (Postfix refuses
+    /// those too).
+    /// </summary>
+    public static string? DecodeXtext(string s)
+    {
+        if (!IsXtext(s))
+        {
+            return null;
+        }
+        var sb = new StringBuilder(s.Length);
+        for (var i = 0; i < s.Length; i++)
+        {
+            var c = s[i];
+            if (c == '+')
+            {
+                c = (char)Convert.ToByte(s.Substring(i + 1, 2), 16);
+                i += 2;
+                if (c < 32 || c > 126)
+                {
+                    return null;
+                }
+            }
+            sb.Append(c);
+        }
+        return sb.ToString();
     }
 
     /// <summary>xtext (RFC 3461 §4): printable ASCII except "+" and "=", with "+XX" hex escapes.</summary>

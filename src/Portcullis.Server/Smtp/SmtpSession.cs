@@ -364,7 +364,7 @@ public sealed partial class SmtpSession
                     break;
                 case "ENVID":
                     // RFC 3461 §4.4: xtext, at most 100 characters.
-                    if (value is null || value.Length > 100 || !EsmtpParameters.IsXtext(value))
+                    if (value is null || value.Length > 100 || EsmtpParameters.DecodeXtext(value) is null)
                     {
                         return Replies.SyntaxError;
                     }
@@ -414,8 +414,8 @@ public sealed partial class SmtpSession
             {
                 // RFC 3461 §4.1: NEVER, or a list of SUCCESS, FAILURE, DELAY.
                 "NOTIFY" => value is not null && ValidNotify(value),
-                // RFC 3461 §4.2: addr-type ";" xtext
-                "ORCPT" => value is not null && value.Contains(';') && EsmtpParameters.IsXtext(value[(value.IndexOf(';') + 1)..]),
+                // RFC 3461 §4.2: addr-type ";" xtext, at most 500 characters.
+                "ORCPT" => value is not null && value.Length <= 500 && OriginalRecipient(value) is not null,
                 _ => false,
             };
             if (!ok)
@@ -430,11 +430,26 @@ public sealed partial class SmtpSession
         var deliverTo = decision.DeliverTo!;
         if (!_recipients.Exists(r => r.Recipient.Address == deliverTo))
         {
-            _recipients.Add((new QueuedRecipient(deliverTo, decision.Route, parameters["NOTIFY"], parameters["ORCPT"]), path.Mailbox!.Address));
+            var orcpt = parameters["ORCPT"] is { } o ? OriginalRecipient(o) : null;
+            _recipients.Add((new QueuedRecipient(deliverTo, decision.Route, parameters["NOTIFY"], orcpt), path.Mailbox!.Address));
         }
         _acceptedRecipients++;
         _state = SessionState.HaveRecipient;
         return Replies.RecipientOk;
+    }
+
+    /// <summary>
+    /// ORCPT as it is kept and reported (RFC 3464 §2.3.1 Original-Recipient): the address type, ";", and the
+    /// address decoded from xtext; null when it is not "atom;xtext".
+    /// </summary>
+    private static string? OriginalRecipient(string value)
+    {
+        var semicolon = value.IndexOf(';', StringComparison.Ordinal);
+        if (semicolon <= 0 || !value[..semicolon].All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
+        {
+            return null;
+        }
+        return EsmtpParameters.DecodeXtext(value[(semicolon + 1)..]) is { } address ? value[..semicolon] + ";" + address : null;
     }
 
     private static bool ValidNotify(string value)
@@ -475,6 +490,8 @@ public sealed partial class SmtpSession
         var sender = _sender?.Mailbox?.Address ?? "";
         var recipients = _recipients.Select(r => r.Recipient).ToList();
         // Taken before the reset below: the queued message keeps MAIL's ENVID and RET (RFC 3461 §4.3-§4.4).
+        // ENVID (like ORCPT) is kept decoded: a DSN shows the text (RFC 3464 §2.2.1), and MailKit encodes it
+        // again when it goes on to a next hop.
         var mailParameters = _mailParameters;
         _acceptedRecipientsInMessage = _acceptedRecipients;
         ResetTransaction();
@@ -517,7 +534,7 @@ public sealed partial class SmtpSession
             content = prepared;
         }
         var message = new QueuedMessage(id, sender, recipients, content, now,
-            mailParameters["ENVID"], mailParameters["RET"]?.ToUpperInvariant(), IsBounce: sender.Length == 0);
+            mailParameters["ENVID"] is { } envid ? EsmtpParameters.DecodeXtext(envid) : null, mailParameters["RET"]?.ToUpperInvariant(), IsBounce: sender.Length == 0);
         var deliveredInline = await TryDeliverInlineAsync(message, idText, result.Size).ConfigureAwait(false);
         if (!deliveredInline)
         {

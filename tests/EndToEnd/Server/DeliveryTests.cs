@@ -123,8 +123,8 @@ public sealed class DeliveryTests(SharedServer fixture) : IClassFixture<SharedSe
         await using (var c = await _server.ConnectAsync())
         {
             Assert.Contains("DSN", (await c.CommandAsync("EHLO who.example.net")).Lines);
-            Assert.Equal(250, (await c.CommandAsync("MAIL FROM:<bob@example.test> RET=FULL ENVID=e2e-notify-1")).Code);
-            Assert.Equal(250, (await c.CommandAsync("RCPT TO:<alice@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;alice@example.test")).Code);
+            Assert.Equal(250, (await c.CommandAsync("MAIL FROM:<bob@example.test> RET=FULL ENVID=e2e+2Bnotify")).Code);
+            Assert.Equal(250, (await c.CommandAsync("RCPT TO:<alice@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;alice+2Bdsn@example.test")).Code);
             Assert.Equal(354, (await c.CommandAsync("DATA")).Code);
             var reply = await c.CommandAsync($"From: <bob@example.test>\r\nTo: <alice@example.test>\r\nSubject: {subject}\r\n\r\nThe body stays with Alice.\r\n.");
             Assert.Equal(250, reply.Code);
@@ -136,11 +136,30 @@ public sealed class DeliveryTests(SharedServer fixture) : IClassFixture<SharedSe
         Assert.Equal("Successful Mail Delivery Report", notice.Subject);
         var report = Assert.IsType<MultipartReport>(notice.Body);
         var groups = Assert.Single(report.OfType<MessageDeliveryStatus>()).StatusGroups.Where(g => g.Count > 0).ToList();
-        Assert.Equal("e2e-notify-1", groups[0]["Original-Envelope-Id"]);
-        Assert.Equal("rfc822;alice@example.test", groups[1]["Original-Recipient"]);
+        Assert.Equal("e2e+notify", groups[0]["Original-Envelope-Id"]);
+        // Both were xtext (RFC 3461 §4): the notice shows what they stand for.
+        Assert.Equal("rfc822;alice+dsn@example.test", groups[1]["Original-Recipient"]);
         Assert.Equal("delivered", groups[1]["Action"]);
         Assert.Equal("2.0.0", groups[1]["Status"]);
         Assert.DoesNotContain("The body stays with Alice", File.ReadAllText(notices.Single(f => File.ReadAllText(f).Contains(subject, StringComparison.Ordinal))), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("MAIL FROM:<bob@example.test> ENVID=line+0D+0ABcc:+20x@evil.test")]
+    [InlineData("MAIL FROM:<bob@example.test> ENVID=half+2")]
+    [InlineData("MAIL FROM:<bob@example.test> ENVID=a=b")]
+    [InlineData("RCPT TO:<alice@example.test> ORCPT=rfc822;a+0Ab@example.test")]
+    [InlineData("RCPT TO:<alice@example.test> ORCPT=alice@example.test")]
+    public async Task Dsn_parameters_that_are_not_xtext_of_printable_text_are_refused_501(string command)
+    {
+        await using var c = await _server.ConnectAsync();
+        await c.CommandAsync("EHLO who.example.net");
+        if (command.StartsWith("RCPT", StringComparison.Ordinal))
+        {
+            Assert.Equal(250, (await c.CommandAsync("MAIL FROM:<bob@example.test>")).Code);
+        }
+        var reply = await c.CommandAsync(command);
+        Assert.Equal((501, "5.5.4"), (reply.Code, reply.Enhanced));
     }
 
     [Fact]
