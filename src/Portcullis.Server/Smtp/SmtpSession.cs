@@ -271,10 +271,13 @@ public sealed partial class SmtpSession
             "8BITMIME",
             "SMTPUTF8",
             "ENHANCEDSTATUSCODES",
-            // RFC 3461: NOTIFY, ORCPT, RET and ENVID are honoured (failure and success notices; passed on to
-            // a next hop that takes them).
-            "DSN",
         };
+        // RFC 3461 on the submission listeners: NOTIFY, ORCPT, RET and ENVID are honoured there (failure and
+        // success notices; passed on to a next hop that takes them). Not on the MX: see RcptNotify.
+        if (_listener != ListenerKind.Mx)
+        {
+            lines.Add("DSN");
+        }
         // RFC 3207 §4.2: STARTTLS is not offered again once TLS is up.
         if (!_tls && _server.Certificate is not null)
         {
@@ -431,11 +434,28 @@ public sealed partial class SmtpSession
         if (!_recipients.Exists(r => r.Recipient.Address == deliverTo))
         {
             var orcpt = parameters["ORCPT"] is { } o ? OriginalRecipient(o) : null;
-            _recipients.Add((new QueuedRecipient(deliverTo, decision.Route, parameters["NOTIFY"], orcpt), path.Mailbox!.Address));
+            _recipients.Add((new QueuedRecipient(deliverTo, decision.Route, RcptNotify(parameters["NOTIFY"]), orcpt), path.Mailbox!.Address));
         }
         _acceptedRecipients++;
         _state = SessionState.HaveRecipient;
         return Replies.RecipientOk;
+    }
+
+    /// <summary>
+    /// The NOTIFY kept for a recipient. Only a client that may send as its sender (an authenticated user, or a
+    /// trusted network on a submission listener) gets success notices: on the MX anyone names any sender, and
+    /// a "delivered" notice to a forged one would carry a stranger's headers there (backscatter; Postfix's
+    /// DSN_README advises the same restriction). From such a client SUCCESS is dropped, and a list that held
+    /// nothing else becomes NEVER: it asked for no failure notice either (RFC 3461 §4.1).
+    /// </summary>
+    private string? RcptNotify(string? notify)
+    {
+        if (notify is null || Client.MayRelay || !DeliveryStatusReport.NotifyLists(notify, "SUCCESS"))
+        {
+            return notify;
+        }
+        var rest = notify.Split(',', StringSplitOptions.TrimEntries).Where(i => !i.Equals("SUCCESS", StringComparison.OrdinalIgnoreCase)).ToList();
+        return rest.Count == 0 ? "NEVER" : string.Join(',', rest);
     }
 
     /// <summary>

@@ -70,6 +70,71 @@ public sealed class SubmissionTests(SharedServer fixture) : IClassFixture<Shared
         Assert.True(parsed.Date > DateTimeOffset.UtcNow.AddMinutes(-5));
     }
 
+    /// <summary>MailKit asking for DSNs the way a mail client does (RFC 3461): NOTIFY per recipient, ENVID and RET per message.</summary>
+    private sealed class DsnClient(string envelopeId) : SmtpClient
+    {
+        protected override string GetEnvelopeId(MimeMessage message) => envelopeId;
+
+        protected override DeliveryStatusNotification? GetDeliveryStatusNotifications(MimeMessage message, MailboxAddress mailbox) =>
+            DeliveryStatusNotification.Success | DeliveryStatusNotification.Failure;
+    }
+
+    [Fact]
+    public async Task MailKit_asking_for_a_success_notice_gets_a_delivered_report_with_its_envelope_id()
+    {
+        var subject = "notify " + Guid.NewGuid();
+        var (alice, bob) = (_server.Messages("alice").Length, _server.Messages("bob").Length);
+        using (var client = new DsnClient("e2e+notify") { ServerCertificateValidationCallback = (_, _, _, _) => true })
+        {
+            await client.ConnectAsync(_server.Host, _server.SubmissionPort, SecureSocketOptions.StartTls);
+            Assert.True(client.Capabilities.HasFlag(SmtpCapabilities.Dsn), "submission does not advertise DSN");
+            await client.AuthenticateAsync("bob@example.test", "bob-password");
+            client.DeliveryStatusNotificationType = DeliveryStatusNotificationType.Full;
+            await client.SendAsync(Message("bob@example.test", "alice@example.test", subject));
+            await client.DisconnectAsync(true);
+        }
+        Assert.Contains(await _server.WaitForMessagesAsync("alice", alice + 1), f => File.ReadAllText(f).Contains(subject, StringComparison.Ordinal));
+        var notices = await _server.WaitForMessagesAsync("bob", bob + 1);
+        var file = notices.Single(f => File.ReadAllText(f).Contains(subject, StringComparison.Ordinal));
+        var notice = MimeMessage.Load(file);
+        Assert.Equal("Successful Mail Delivery Report", notice.Subject);
+        var report = Assert.IsType<MultipartReport>(notice.Body);
+        var groups = Assert.Single(report.OfType<MessageDeliveryStatus>()).StatusGroups.Where(g => g.Count > 0).ToList();
+        // MailKit sent ENVID=e2e+2Bnotify (xtext, RFC 3461 §4): the report shows what it stands for.
+        Assert.Equal("e2e+notify", groups[0]["Original-Envelope-Id"]);
+        Assert.Equal("rfc822;alice@example.test", groups[1]["Original-Recipient"]);
+        Assert.Equal("rfc822; alice@example.test", groups[1]["Final-Recipient"]);
+        Assert.Equal("delivered", groups[1]["Action"]);
+        Assert.Equal("2.0.0", groups[1]["Status"]);
+        // RET=FULL is about failure notices: a success notice returns the headers only.
+        Assert.Single(report.OfType<TextRfc822Headers>());
+        Assert.DoesNotContain("from a real mail client", File.ReadAllText(file), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_orcpt_in_xtext_is_reported_as_the_address_it_stands_for()
+    {
+        var subject = "orcpt " + Guid.NewGuid();
+        var bob = _server.Messages("bob").Length;
+        await using (var c = await SmtpWire.ConnectAsync(_server.Host, _server.SubmissionsPort, readGreeting: false))
+        {
+            await c.StartTlsHandshakeAsync("mx.example.test");
+            Assert.Equal(220, (await c.ReadAsync()).Code);
+            Assert.Contains("DSN", (await c.CommandAsync("EHLO client.example.test")).Lines);
+            Assert.Equal(235, (await c.CommandAsync("AUTH PLAIN " + Convert.ToBase64String("\0bob@example.test\0bob-password"u8.ToArray()))).Code);
+            Assert.Equal(250, (await c.CommandAsync("MAIL FROM:<bob@example.test> ENVID=orcpt-test")).Code);
+            Assert.Equal(250, (await c.CommandAsync("RCPT TO:<sales@example.test> NOTIFY=SUCCESS ORCPT=rfc822;sales+2Bteam@example.test")).Code);
+            Assert.Equal(354, (await c.CommandAsync("DATA")).Code);
+            Assert.Equal(250, (await c.CommandAsync($"From: bob@example.test\r\nSubject: {subject}\r\n\r\nbody\r\n.")).Code);
+        }
+        var notices = await _server.WaitForMessagesAsync("bob", bob + 1);
+        var notice = MimeMessage.Load(notices.Single(f => File.ReadAllText(f).Contains(subject, StringComparison.Ordinal)));
+        var groups = Assert.Single(Assert.IsType<MultipartReport>(notice.Body).OfType<MessageDeliveryStatus>()).StatusGroups.Where(g => g.Count > 0).ToList();
+        Assert.Equal("rfc822;sales+team@example.test", groups[1]["Original-Recipient"]);
+        // The alias resolved to alice's mailbox: that is where the copy was delivered.
+        Assert.Equal("rfc822; alice@example.test", groups[1]["Final-Recipient"]);
+    }
+
     [Fact]
     public async Task Auth_is_not_offered_before_tls_and_is_refused_538_there()
     {
