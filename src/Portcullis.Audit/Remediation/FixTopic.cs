@@ -38,4 +38,6 @@ public enum FixTopic
     LongDataLine,
     /// <summary>Takes a message with a NUL octet in a header (catalog §4 "NUL / control bytes").</summary>
     HeaderNul,
+    /// <summary>Sends success notices (NOTIFY=SUCCESS, RFC 3461) to senders nobody verified: a reflector.</summary>
+    DsnReflection,
 }

@@ -20,6 +20,8 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
         public List<Finding> Findings { get; } = [];
         public List<RelayOutcome> Relay { get; } = [];
         public bool RelayRan { get; set; }
+        /// <summary>Success-notice requests, judged after the canary wait (<see cref="DsnReflectionCheck"/>).</summary>
+        public List<(DsnRequest Request, long SentAt)> Dsn { get; } = [];
     }
 
     /// <param name="typedName">The name (or address) the user gave, or the MX host name.</param>
@@ -78,6 +80,21 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
             }
         }
 
+        // Success notices are asked for after the relay matrix: each gets the canary wait from its own request.
+        var dsn = states.SelectMany(s => s.Dsn).ToList();
+        var dsnTokens = dsn.Where(d => d.Request.Outcome == DsnRequestOutcome.Taken).Select(d => d.Request.Token).ToList();
+        if (options.Canary is not null && dsnTokens.Count > 0)
+        {
+            var wait = options.CanaryWait - Stopwatch.GetElapsedTime(dsn.Max(d => d.SentAt));
+            var left = options.TargetBudget - clock.Elapsed - TimeSpan.FromMilliseconds(500);
+            wait = wait < left ? wait : left;
+            if (wait > TimeSpan.Zero)
+            {
+                progress?.Invoke($"{typedName}: waiting up to {wait.TotalSeconds:0.#} s for success notices at the canary");
+                await options.Canary.WaitForAsync(dsnTokens, wait, ct).ConfigureAwait(false);
+            }
+        }
+
         // Build checks and the relay verdict over all ports.
         var findings = new List<Finding>();
         if (reverse is not null)
@@ -89,6 +106,7 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
         foreach (var st in states)
         {
             findings.AddRange(st.Findings);
+            findings.AddRange(st.Dsn.Select(d => DsnReflectionCheck.Judge(d.Request, options.Canary!.HitsFor(d.Request.Token), options.CanaryWait)));
             if (st.RelayRan)
             {
                 var r = RelayFindings.Build(st.Relay, lookup, st.Endpoint.Port);
@@ -267,6 +285,16 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
             progress?.Invoke($"{ep.Display}: a 1001-octet text line and a NUL in a header to {rcpt}");
             st.Findings.Add(await LongDataLineCheck.RunAsync(opener, hygieneTls, rcpt, ct).ConfigureAwait(false));
             st.Findings.Add(await HeaderNulCheck.RunAsync(opener, hygieneTls, rcpt, ct).ConfigureAwait(false));
+            if (options.Canary is { } canary && options.CanaryDomain is { } canaryDomain)
+            {
+                progress?.Invoke($"{ep.Display}: a success notice asked for by a canary sender (NOTIFY=SUCCESS to {rcpt})");
+                var request = await DsnReflectionCheck.RequestAsync(opener, hygieneTls, rcpt, canaryDomain, canary, ct).ConfigureAwait(false);
+                st.Dsn.Add((request, Stopwatch.GetTimestamp()));
+            }
+            else
+            {
+                st.Findings.Add(Finding.Skipped(DsnReflectionCheck.Id, DsnReflectionCheck.Title, "needs a canary to receive the notice: --canary-listen ADDR:PORT with --canary-domain", port));
+            }
         }
         else
         {
@@ -274,6 +302,7 @@ public sealed class SmtpAuditor(SmtpAuditOptions options, Func<CancellationToken
             st.Findings.Add(Finding.Skipped(EightBitCheck.Id, "Undeclared 8-bit data handled consistently", "needs a valid recipient: --rcpt user@domain (two test messages are delivered to it)", port));
             st.Findings.Add(Finding.Skipped(LongDataLineCheck.Id, LongDataLineCheck.Title, "needs a valid recipient: --rcpt user@domain (a test message is delivered to it)", port));
             st.Findings.Add(Finding.Skipped(HeaderNulCheck.Id, HeaderNulCheck.Title, "needs a valid recipient: --rcpt user@domain (a test message is delivered to it)", port));
+            st.Findings.Add(Finding.Skipped(DsnReflectionCheck.Id, DsnReflectionCheck.Title, "needs a valid recipient (--rcpt user@domain, a test message is delivered to it) and a canary (--canary-listen, --canary-domain)", port));
         }
     }
 }

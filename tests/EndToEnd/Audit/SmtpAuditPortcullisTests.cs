@@ -11,7 +11,8 @@ public sealed class SmtpAuditPortcullisTests
     public async Task Portcullis_serve_passes_every_check_and_is_closed()
     {
         await using var server = await ServerInstance.StartAsync();
-        var (r, checks, stderr) = await AuditWithNothingToFixAsync(server, "127.0.1.145", ["--rcpt", "alice@example.test", "--smuggling-wait", "1"]);
+        var (r, checks, stderr) = await AuditWithNothingToFixAsync(server, "127.0.1.145",
+            ["--rcpt", "alice@example.test", "--smuggling-wait", "1", "--canary-listen", "127.0.4.149:2599", "--canary-domain", "canary.test", "--canary-wait", "3"]);
         Assert.Equal("closed", r.GetProperty("verdict").GetString());
         Assert.Equal("Portcullis", r.GetProperty("software").GetString());
         // STARTTLS is offered, so the relay matrix also ran over TLS, and the injection probe ran.
@@ -20,7 +21,7 @@ public sealed class SmtpAuditPortcullisTests
         Assert.All(checks.Where(c => c.GetProperty("id").GetString()!.StartsWith("smuggling.", StringComparison.Ordinal)),
             c => Assert.Equal("pass", c.GetProperty("status").GetString()));
         Assert.Equal(12, checks.Count(c => c.GetProperty("id").GetString()!.StartsWith("smuggling.", StringComparison.Ordinal)));
-        foreach (var id in new[] { "pipelining.discipline", "path.limits", "auth.ntlm-info", "dns.reverse", "data.8bit-undeclared", "line.long-data", "data.nul" })
+        foreach (var id in new[] { "pipelining.discipline", "path.limits", "auth.ntlm-info", "dns.reverse", "data.8bit-undeclared", "line.long-data", "data.nul", "dsn.success-reflection" })
         {
             Assert.Equal("pass", checks.Single(c => c.GetProperty("id").GetString() == id).GetProperty("status").GetString());
         }
@@ -30,6 +31,8 @@ public sealed class SmtpAuditPortcullisTests
         Assert.Equal("refused a 1001-octet text line: 550 5.6.0 Message has a line longer than 1000 octets (RFC 5321 §4.5.3.1.6)", checks.Single(c => c.GetProperty("id").GetString() == "line.long-data").GetProperty("summary").GetString());
         Assert.Equal("refused a NUL in the Subject: 550 5.6.0 Message contains a NUL character", checks.Single(c => c.GetProperty("id").GetString() == "data.nul").GetProperty("summary").GetString());
         Assert.Contains("matches the greeting and EHLO name", checks.Single(c => c.GetProperty("id").GetString() == "dns.reverse").GetProperty("summary").GetString());
+        // The MX takes the message but not the request for a success notice: nothing reaches the canary.
+        Assert.Contains("no notice reached the canary", checks.Single(c => c.GetProperty("id").GetString() == "dsn.success-reflection").GetProperty("summary").GetString());
     }
 
     [Fact]

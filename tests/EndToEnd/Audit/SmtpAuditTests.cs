@@ -54,6 +54,21 @@ public sealed class SmtpAuditTests
     }
 
     [Fact]
+    public async Task Stock_postfix_sends_a_success_notice_to_any_sender_and_the_canary_proves_it()
+    {
+        await using var world = await RelayPeers.BorrowWorldAddressAsync();
+        var (_, r, stderr) = await AuditJsonAsync(RelayPeers.Closed, "--rcpt", "alice@closed.test", "--smuggling-wait", "0.3",
+            "--canary-domain", "canary.test", "--canary-listen", "127.0.0.99:25", "--canary-wait", "8");
+        // Closed for relaying, yet it mails a report carrying our headers to the sender we named.
+        Assert.Equal("closed", r.GetProperty("verdict").GetString());
+        var dsn = Check(r, "dsn.success-reflection");
+        Assert.True(Status(dsn) == "fail", dsn.ToString() + "\n" + stderr);
+        Assert.Contains("reached the canary sender", dsn.GetProperty("summary").GetString());
+        Assert.Contains("canary received token", dsn.GetProperty("evidence").GetString());
+        Assert.Contains("smtpd_discard_ehlo_keyword_address_maps", dsn.GetProperty("fix").GetString());
+    }
+
+    [Fact]
     public async Task Closed_postfix_is_reported_closed()
     {
         await RelayPeers.EnsureUpAsync();
