@@ -40,7 +40,9 @@ public static class BounceReport
             .ToList();
         var headersOnly = string.Equals(original.Ret, "HDRS", StringComparison.OrdinalIgnoreCase) || original.Content.Length > FullReturnLimit;
         return DeliveryStatusReport.Build(reportingMta, original, "Undelivered Mail Returned to Sender",
-            "Your message could not be delivered to one or more recipients. It is attached below.", recipients, headersOnly, now);
+            headersOnly
+                ? "Your message could not be delivered to the recipients below. Its header comes back with this report."
+                : "Your message could not be delivered to the recipients below. It comes back with this report.", recipients, headersOnly, now);
     }
 
     /// <summary>The bytes of a DSN ready for the queue (CRLF line endings, as every queued message).</summary>

@@ -30,7 +30,7 @@ public static class DeliveryStatusReport
         message.Headers.Add("Auto-Submitted", "auto-replied");
 
         var human = new StringBuilder();
-        human.Append($"This is the mail system at host {reportingMta}.\n\n");
+        human.Append($"A report from the mail server {reportingMta} about a message you sent.\n\n");
         human.Append(explanation).Append("\n\n");
         foreach (var r in recipients)
         {

@@ -35,7 +35,7 @@ public static class SuccessReport
 
     public static MimeMessage Build(string reportingMta, DeliveryWork original, IReadOnlyList<DsnRecipient> recipients, DateTimeOffset now) =>
         DeliveryStatusReport.Build(reportingMta, original, "Successful Mail Delivery Report",
-            "Your message was successfully delivered to the destination(s) listed below. If the message was delivered"
-            + " to a mailbox you will receive no further notifications. Otherwise you may still receive notifications"
-            + " of mail delivery errors from other systems.", recipients, headersOnly: true, now);
+            "Your message reached the recipients below, as you asked to be told (NOTIFY=SUCCESS). A copy put into a"
+            + " mailbox is done with; a copy handed on to a system that does not report back may still fail there,"
+            + " and that system would tell you.", recipients, headersOnly: true, now);
 }
