@@ -96,13 +96,10 @@ public sealed partial class LocalDeliveryAgent(IMessageQueue queue, IMailboxDeli
             }
         }
         var bounces = new List<QueuedMessage>();
-        foreach (var message in failed.GroupBy(f => f.Work.MessageId))
+        foreach (var (notice, original) in DeliveryStatusReport.PerMessage(failed, (o, f) => BounceReport.Build(hostname, o, f, now), queue.NewId, directory(), now))
         {
-            var original = message.First().Work;
-            var dsn = BounceReport.Build(hostname, original, message.Select(m => m.Failed).ToList(), now);
-            var id = queue.NewId();
-            bounces.Add(DeliveryStatusReport.ToQueued(id, dsn, BounceRouting.RecipientFor(directory(), original.Sender), now));
-            LogBounce(QueueIdGenerator.Format(id), QueueIdGenerator.Format(original.MessageId), original.Sender);
+            bounces.Add(notice);
+            LogBounce(QueueIdGenerator.Format(notice.Id), QueueIdGenerator.Format(original.MessageId), original.Sender);
         }
         return bounces;
     }
@@ -117,14 +114,12 @@ public sealed partial class LocalDeliveryAgent(IMessageQueue queue, IMailboxDeli
         var delivered = results
             .Where(r => r.Outcome == AttemptOutcome.Delivered)
             .Select(r => byKey[(r.MessageId, r.RecipientIndex)])
-            .Where(SuccessReport.Wanted);
-        foreach (var message in delivered.GroupBy(w => w.MessageId))
+            .Where(SuccessReport.Wanted)
+            .Select(w => (w, SuccessReport.Delivered(w, now)));
+        foreach (var (notice, original) in DeliveryStatusReport.PerMessage(delivered, (o, d) => SuccessReport.Build(hostname, o, d, now), queue.NewId, directory(), now))
         {
-            var original = message.First();
-            var dsn = SuccessReport.Build(hostname, original, message.Select(w => SuccessReport.Delivered(w, now)).ToList(), now);
-            var id = queue.NewId();
-            notices.Add(DeliveryStatusReport.ToQueued(id, dsn, BounceRouting.RecipientFor(directory(), original.Sender), now));
-            LogSuccessNotice(QueueIdGenerator.Format(id), QueueIdGenerator.Format(original.MessageId), original.Sender);
+            notices.Add(notice);
+            LogSuccessNotice(QueueIdGenerator.Format(notice.Id), QueueIdGenerator.Format(original.MessageId), original.Sender);
         }
         return notices;
     }

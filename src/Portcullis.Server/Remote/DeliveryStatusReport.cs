@@ -1,5 +1,6 @@
 using System.Text;
 using MimeKit;
+using Portcullis.Server.Directory;
 using Portcullis.Server.Queue;
 
 namespace Portcullis.Server.Remote;
@@ -107,11 +108,22 @@ public static class DeliveryStatusReport
     }
 
     /// <summary>
-    /// The DSN as a queued message from the null reverse-path (RFC 5321 §4.5.5), to where mail for the
-    /// original sender goes, marked as a bounce so that it is never itself reported on.
+    /// One notice per message for the reported recipients, each ready for the queue: from the null
+    /// reverse-path (RFC 5321 §4.5.5) to where mail for the original sender goes, marked as a bounce so that
+    /// it is never itself reported on. Returns each notice with the message it reports (for the log).
     /// </summary>
-    public static QueuedMessage ToQueued(long id, MimeMessage dsn, QueuedRecipient sender, DateTimeOffset now) =>
-        new(id, "", [sender], ToBytes(dsn), now, IsBounce: true);
+    public static List<(QueuedMessage Notice, DeliveryWork Original)> PerMessage<T>(IEnumerable<(DeliveryWork Work, T Recipient)> reported,
+        Func<DeliveryWork, IReadOnlyList<T>, MimeMessage> build, Func<long> newId, DirectorySnapshot directory, DateTimeOffset now)
+    {
+        var notices = new List<(QueuedMessage, DeliveryWork)>();
+        foreach (var message in reported.GroupBy(r => r.Work.MessageId))
+        {
+            var original = message.First().Work;
+            var dsn = build(original, message.Select(m => m.Recipient).ToList());
+            notices.Add((new QueuedMessage(newId(), "", [BounceRouting.RecipientFor(directory, original.Sender)], ToBytes(dsn), now, IsBounce: true), original));
+        }
+        return notices;
+    }
 
     /// <summary>Whether the sender's NOTIFY (RFC 3461 §4.1) lists this keyword; absent NOTIFY means FAILURE (and maybe DELAY) only.</summary>
     public static bool NotifyLists(string? notify, string keyword) =>

@@ -281,21 +281,16 @@ public sealed partial class RemoteDeliveryAgent
             }
         }
         var bounces = new List<QueuedMessage>();
-        foreach (var message in failed.GroupBy(f => f.Work.MessageId))
+        var directory = _directory();
+        foreach (var (notice, original) in DeliveryStatusReport.PerMessage(failed, (o, f) => BounceReport.Build(_settings.Server.Hostname, o, f, now), _queue.NewId, directory, now))
         {
-            var original = message.First().Work;
-            var dsn = BounceReport.Build(_settings.Server.Hostname, original, message.Select(m => m.Failed).ToList(), now);
-            var id = _queue.NewId();
-            bounces.Add(DeliveryStatusReport.ToQueued(id, dsn, BounceRouting.RecipientFor(_directory(), original.Sender), now));
-            LogBounce(QueueIdGenerator.Format(id), QueueIdGenerator.Format(original.MessageId), original.Sender);
+            bounces.Add(notice);
+            LogBounce(QueueIdGenerator.Format(notice.Id), QueueIdGenerator.Format(original.MessageId), original.Sender);
         }
-        foreach (var message in relayed.GroupBy(r => r.Work.MessageId))
+        foreach (var (notice, original) in DeliveryStatusReport.PerMessage(relayed, (o, r) => SuccessReport.Build(_settings.Server.Hostname, o, r, now), _queue.NewId, directory, now))
         {
-            var original = message.First().Work;
-            var dsn = SuccessReport.Build(_settings.Server.Hostname, original, message.Select(m => m.Relayed).ToList(), now);
-            var id = _queue.NewId();
-            bounces.Add(DeliveryStatusReport.ToQueued(id, dsn, BounceRouting.RecipientFor(_directory(), original.Sender), now));
-            LogSuccessNotice(QueueIdGenerator.Format(id), QueueIdGenerator.Format(original.MessageId), original.Sender, "relayed");
+            bounces.Add(notice);
+            LogSuccessNotice(QueueIdGenerator.Format(notice.Id), QueueIdGenerator.Format(original.MessageId), original.Sender, "relayed");
         }
         await _queue.CompleteAsync(results, bounces, ct).ConfigureAwait(false);
     }
