@@ -52,6 +52,18 @@ public sealed class MailServer : IAsyncDisposable
 
         var directory = _directory;
         var maildirs = new MaildirWriter(_settings.Storage.DataDir, batchDurability: OperatingSystem.IsLinux() ? MaildirBatchDurability.SyncFs : MaildirBatchDurability.ParallelFsync);
+        // Before any listener accepts and before the delivery agent looks for earlier copies: copies that a
+        // crash left in tmp/ after their 250 go into new/ now.
+        var recovery = maildirs.RecoverStaged();
+        foreach (var path in recovery.Restored)
+        {
+            _log.LogWarning("recovered {Path}: complete in tmp/ after an unclean stop, now in new/", path);
+        }
+        if (recovery.Released + recovery.Discarded > 0)
+        {
+            _log.LogInformation("Maildir recovery: {Released} tmp/ names of delivered copies removed, {Discarded} unfinished copies (never acknowledged) removed",
+                recovery.Released, recovery.Discarded);
+        }
         _inline = new InlineLocalDelivery(maildirs, _settings.Server.Hostname);
         var context = new ServerContext(_settings, () => snapshots.Current, _queue, certificate, _loggers.CreateLogger("portcullis.smtp"))
         {

@@ -7,11 +7,12 @@ namespace Portcullis.Server.Delivery;
 /// Delivers a message whose every recipient is a local mailbox straight into the Maildirs before the reply
 /// to the final dot, instead of committing it to the queue and copying it out again. The acknowledgement
 /// still waits for stable storage (DESIGN principle 4; RFC 5321 §6.1): the 250 is sent only after the
-/// copies are written and synced, renamed into new/, and the renames synced (<see cref="ChainedLoopAsync"/>
-/// on Linux; <see cref="LoopAsync"/> elsewhere).
+/// copies are written and synced and put into new/ in a way that a crash cannot undo (on Linux linked, their
+/// tmp/ names kept until the links are durable, <see cref="ChainedLoopAsync"/>; elsewhere renamed and the
+/// renames synced, <see cref="LoopAsync"/>).
 /// Messages that finish DATA at about the same time share those barriers: one loop takes everything that
 /// is waiting and delivers it as one batch (group commit, as the queue's writer does for SQLite).
-/// A crash after the rename and before the 250 can make the client send the message again (a duplicate,
+/// A crash after the copies reach new/ and before the 250 can make the client send the message again (a duplicate,
 /// which RFC 5321 §6.1 accepts); it can never lose an acknowledged message.
 /// </summary>
 public sealed class InlineLocalDelivery : IAsyncDisposable
@@ -30,11 +31,17 @@ public sealed class InlineLocalDelivery : IAsyncDisposable
     private readonly string _hostname;
     private readonly Channel<Pending> _waiting = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _loop;
+    private readonly TimeSpan _releaseAfter;
 
-    public InlineLocalDelivery(MaildirWriter writer, string hostname)
+    /// <param name="releaseAfter">
+    /// how long the tmp/ names of linked copies may wait for the next message's round before a round of their
+    /// own removes them (default half a second; the wait costs nothing but the names lingering in tmp/)
+    /// </param>
+    public InlineLocalDelivery(MaildirWriter writer, string hostname, TimeSpan? releaseAfter = null)
     {
         _writer = writer;
         _hostname = hostname;
+        _releaseAfter = releaseAfter ?? TimeSpan.FromMilliseconds(500);
         _loop = Task.Run(writer.BatchDurability == MaildirBatchDurability.SyncFs ? ChainedLoopAsync : LoopAsync);
     }
 
@@ -49,7 +56,7 @@ public sealed class InlineLocalDelivery : IAsyncDisposable
         var id = QueueIdGenerator.Format(message.Id);
         var returnPath = MaildirMessage.ReturnPathLine(message.Sender);
         // Each session writes its own copies into tmp/ before it joins a batch (on its own thread, without an
-        // fsync): the batch then holds only the barriers and the renames, and the 250s waiting for it come
+        // fsync): the batch then holds only the barriers and the links, and the 250s waiting for it come
         // sooner (the writes were a sixth of a batch's time at 10 sessions, bench/RESULTS.md).
         var copies = new StagedCopy[message.Recipients.Count];
         for (var i = 0; i < copies.Length; i++)
@@ -96,53 +103,71 @@ public sealed class InlineLocalDelivery : IAsyncDisposable
     }
 
     /// <summary>
-    /// Group commit with one barrier per round instead of two (Linux, syncfs): each round's syncfs(2) makes
-    /// durable the copies staged since the last round (their data, still in tmp/) and the renames into new/
-    /// made after the last round; then the copies whose renames it covered are acknowledged, and this round's
-    /// copies are renamed, to be covered by the next round's syncfs. A copy is thus still written and synced
-    /// before it appears in new/, and in new/ durably before its 250 (DESIGN principle 4), as with
-    /// <see cref="LoopAsync"/>, but a burst pays one flush per round rather than a syncfs and an fsync of
-    /// new/ per batch. Copies that arrive during a round wait for it and go into the next.
+    /// Group commit with one barrier per round (Linux, syncfs): each round's syncfs(2) makes durable the copies
+    /// staged in tmp/ since the last round (data, inode and tmp/ entry); then each is linked into new/ and
+    /// acknowledged. The link itself becomes durable with the next round's syncfs, which is when the copy's
+    /// tmp/ name is removed (qmail's "link tmp/x to new/x, unlink tmp/x", https://cr.yp.to/proto/maildir.html):
+    /// until then a crash leaves an acknowledged copy whole in tmp/, and <see cref="MaildirWriter.RecoverStaged"/>
+    /// puts it into new/ at the next start. So a copy is synced before it appears in new/ and cannot be lost once
+    /// acknowledged (DESIGN principle 4), and its 250 waits for one flush, not two (bench/RESULTS.md, "accept,
+    /// session 7"). Copies that arrive during a round wait for it and go into the next. After a burst, one more
+    /// round (half a second later, or sooner with the next message) removes the last tmp/ names.
     /// </summary>
     private async Task ChainedLoopAsync()
     {
         var reader = _waiting.Reader;
-        var renamed = new List<(Pending Pending, MaildirResult[] Results)>();
-        while (renamed.Count > 0 || await reader.WaitToReadAsync().ConfigureAwait(false))
+        var linked = new List<string>();
+        while (true)
         {
+            var more = linked.Count == 0 ? await reader.WaitToReadAsync().ConfigureAwait(false) : await WaitBrieflyAsync(reader).ConfigureAwait(false);
+            if (!more && linked.Count == 0)
+            {
+                return; // disposed, and nothing left to release
+            }
             var batch = new List<Pending>();
             for (var copies = 0; copies < MaxBatchCopies && reader.TryRead(out var p); copies += p.Copies.Length)
             {
                 batch.Add(p);
             }
-            var covered = renamed;
-            renamed = [];
+            var release = linked;
+            linked = [];
             try
             {
-                await MaildirIoThreads.Run(() => Round(covered, batch, renamed)).ConfigureAwait(false);
+                await MaildirIoThreads.Run(() => Round(release, batch, linked)).ConfigureAwait(false);
             }
             catch (Exception e)
             {
-                // Round catches the filesystem's errors; anything else fails what it held, never loses it silently.
-                foreach (var p in covered.Select(c => c.Pending).Concat(batch))
+                // Round catches the filesystem's errors; anything else fails what it held, never loses it silently
+                // (a copy already linked stays in tmp/ too, for the recovery at the next start).
+                foreach (var p in batch)
                 {
                     p.Done.TrySetException(e);
                 }
-                renamed.Clear();
             }
         }
     }
 
-    /// <summary>One round of <see cref="ChainedLoopAsync"/>, on an I/O thread.</summary>
-    private void Round(List<(Pending Pending, MaildirResult[] Results)> covered, List<Pending> batch, List<(Pending Pending, MaildirResult[] Results)> renamed)
+    /// <summary>Whether a message is waiting, or arrives within the release delay; false when the delay passes or on disposal.</summary>
+    private async ValueTask<bool> WaitBrieflyAsync(ChannelReader<Pending> reader)
     {
-        if (covered.Count == 0 && batch.Count == 1)
+        if (reader.TryPeek(out _))
         {
-            // A message alone (one session, or a quiet moment): chaining would make it wait for two syncfs
-            // calls; its own file and new/ flushed directly cost less (bench/RESULTS.md, "accept, session 5").
-            batch[0].Done.TrySetResult(_writer.CommitHere(batch[0].Copies));
-            return;
+            return true;
         }
+        using var quiet = new CancellationTokenSource(_releaseAfter);
+        try
+        {
+            return await reader.WaitToReadAsync(quiet.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>One round of <see cref="ChainedLoopAsync"/>, on an I/O thread.</summary>
+    private void Round(List<string> release, List<Pending> batch, List<string> linked)
+    {
         IOException? barrier = null;
         try
         {
@@ -152,21 +177,17 @@ public sealed class InlineLocalDelivery : IAsyncDisposable
         {
             barrier = e;
         }
-        foreach (var (pending, results) in covered)
+        if (barrier is null)
         {
-            if (barrier is not null)
+            // The last round's links are durable now: their tmp/ names can go.
+            foreach (var tmp in release)
             {
-                // Visible in new/ but not known to be durable: report failure (the client retries; a copy that
-                // did survive makes a duplicate, which RFC 5321 §6.1 accepts, never a loss).
-                for (var i = 0; i < results.Length; i++)
-                {
-                    if (results[i].Outcome == MaildirOutcome.Delivered)
-                    {
-                        results[i] = new MaildirResult(results[i].Message, MaildirOutcome.Failed, null, barrier);
-                    }
-                }
+                MaildirWriter.ReleaseStaged(tmp);
             }
-            pending.Done.TrySetResult(results);
+        }
+        else
+        {
+            linked.AddRange(release); // not known durable yet: kept for a later barrier (or the recovery)
         }
         foreach (var pending in batch)
         {
@@ -176,22 +197,19 @@ public sealed class InlineLocalDelivery : IAsyncDisposable
                 var copy = pending.Copies[i];
                 if (barrier is not null && copy.Tmp is not null)
                 {
-                    // The data barrier failed: nothing of this round may become visible.
+                    // The data barrier failed: nothing of this round may become visible. The client retries (or
+                    // the queue takes the message); never a copy in new/ whose data may not be on disk.
                     MaildirFileSystem.TryDelete(copy.Tmp);
                     results[i] = new MaildirResult(copy.Message, MaildirOutcome.Failed, null, barrier);
                     continue;
                 }
-                results[i] = _writer.RenameIntoNew(copy);
+                results[i] = _writer.LinkIntoNew(copy);
+                if (results[i].Outcome == MaildirOutcome.Delivered)
+                {
+                    linked.Add(copy.Tmp!);
+                }
             }
-            // Delivered here means renamed in this round (copies found from an earlier attempt are AlreadyDelivered).
-            if (results.Any(r => r.Outcome == MaildirOutcome.Delivered))
-            {
-                renamed.Add((pending, results));
-            }
-            else
-            {
-                pending.Done.TrySetResult(results);
-            }
+            pending.Done.TrySetResult(results);
         }
     }
 

@@ -139,6 +139,25 @@ internal static unsafe class MaildirFileSystem
         }
     }
 
+    /// <summary>
+    /// link(2): gives the file at <paramref name="existing"/> a second name, which must not exist (EEXIST is an
+    /// IOException). Unlike rename(2) the old name stays until it is removed on purpose: the Maildir delivery of
+    /// https://cr.yp.to/proto/maildir.html ("link tmp/x to new/x, then unlink tmp/x"), so that until the new
+    /// name is known to be durable the file stays reachable under the old one, whichever directory block a
+    /// filesystem without a journal writes first. Linux only (the chained commit that uses it is too).
+    /// </summary>
+    public static void Link(string existing, string newPath)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("link(2) is used on Linux only");
+        }
+        if (LinkFile(existing, newPath) != 0)
+        {
+            throw Error("link", existing + " -> " + newPath);
+        }
+    }
+
     /// <summary>Removes a tmp/ file that will not be delivered; a failure is left to Dovecot's clean-up.</summary>
     public static void TryDelete(string path)
     {
@@ -225,6 +244,9 @@ internal static unsafe class MaildirFileSystem
 
     [DllImport("libc", EntryPoint = "rename", SetLastError = true)]
     private static extern int RenameFile([MarshalAs(UnmanagedType.LPUTF8Str)] string from, [MarshalAs(UnmanagedType.LPUTF8Str)] string to);
+
+    [DllImport("libc", EntryPoint = "link", SetLastError = true)]
+    private static extern int LinkFile([MarshalAs(UnmanagedType.LPUTF8Str)] string existing, [MarshalAs(UnmanagedType.LPUTF8Str)] string newPath);
 
     [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static extern int Fsync(int fd);

@@ -193,35 +193,120 @@ public sealed class MaildirWriter
     }
 
     /// <summary>
-    /// <see cref="CommitAsync(IReadOnlyList{StagedCopy})"/> on this thread (an I/O thread): fsync or syncfs,
-    /// renames, fsync of each new/. Used by a chained committer for a message that is alone in its round,
-    /// where two flushes of one file and one directory cost less than two syncfs(2) calls.
-    /// </summary>
-    public IReadOnlyList<MaildirResult> CommitHere(IReadOnlyList<StagedCopy> staged)
-    {
-        ArgumentNullException.ThrowIfNull(staged);
-        var done = CommitAsync(staged, RunHere);
-        // RunHere runs every action before it returns, so the commit has finished here.
-        return done.IsCompleted ? done.GetAwaiter().GetResult() : throw new InvalidOperationException("a commit on this thread did not finish on it");
-    }
-
-    /// <summary>
     /// For a committer that chains its barriers (<see cref="InlineLocalDelivery"/> under
     /// <see cref="MaildirBatchDurability.SyncFs"/>): one syncfs(2) of the data directory's filesystem, on this
-    /// thread. It makes durable both the copies staged in tmp/ so far and every rename into new/ made
+    /// thread. It makes durable both the copies staged in tmp/ so far and every link into new/ made
     /// before it (syncfs writes the filesystem's dirty metadata, directories included). Throws IOException.
     /// </summary>
     public void SyncFileSystem() => MaildirFileSystem.SyncFileSystem(_dataDir);
 
     /// <summary>
-    /// The visible half of a chained commit: renames a staged copy into new/ (not yet durable: the next
-    /// <see cref="SyncFileSystem"/> makes it so). A copy that was already final keeps its result; a failed
-    /// rename is Failed and its tmp/ file removed.
+    /// The visible half of a chained commit once the copy's data is durable in tmp/: links it into new/
+    /// (https://cr.yp.to/proto/maildir.html) and keeps its tmp/ name, so that until the next barrier makes the
+    /// link durable a crash leaves the copy reachable in tmp/, where <see cref="RecoverStaged"/> finds it. The
+    /// caller removes the tmp/ name with <see cref="ReleaseStaged"/> after that barrier. A failed link is
+    /// Failed and its tmp/ file removed.
     /// </summary>
-    public MaildirResult RenameIntoNew(StagedCopy copy)
+    public MaildirResult LinkIntoNew(StagedCopy copy)
     {
         ArgumentNullException.ThrowIfNull(copy);
-        return copy.Tmp is null ? copy.Result! : Publish(copy.Message, copy.Maildir!, copy.Tmp);
+        if (copy.Tmp is null)
+        {
+            return copy.Result!;
+        }
+        var final = Path.Combine(copy.Maildir!, "new", copy.Message.UniqueName);
+        try
+        {
+            MaildirFileSystem.Link(copy.Tmp, final);
+            return new MaildirResult(copy.Message, MaildirOutcome.Delivered, final);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            MaildirFileSystem.TryDelete(copy.Tmp);
+            return new MaildirResult(copy.Message, MaildirOutcome.Failed, null, e);
+        }
+    }
+
+    /// <summary>Removes the tmp/ name of a copy linked into new/ once a barrier has made the link durable.</summary>
+    public static void ReleaseStaged(string tmp) => MaildirFileSystem.TryDelete(tmp);
+
+    /// <summary>
+    /// Run at start, before any delivery: finishes what a crash interrupted in the Maildirs' tmp/ directories.
+    /// A staged copy (<see cref="MaildirStagingName"/>) whose final name is already in new/ or cur/ was linked:
+    /// its tmp/ name is removed. One that is not, and holds exactly the bytes its name describes, may have been
+    /// acknowledged (a chained commit acknowledges after the data barrier and the link, before the link is
+    /// durable): it goes into new/ (linked, new/ fsynced, then its tmp/ name removed). One that is short or
+    /// differs was never acknowledged (no acknowledgement precedes the barrier that makes a copy's data durable)
+    /// and is removed. So every acknowledged copy ends in new/ exactly once (DESIGN principle 4); a copy that was
+    /// complete but not yet acknowledged may be delivered too, a duplicate that RFC 5321 §6.1 accepts.
+    /// Other files in tmp/ are left alone (a reader's own, or Dovecot's 36-hour clean-up).
+    /// </summary>
+    public MaildirRecovery RecoverStaged()
+    {
+        var recovery = new MaildirRecovery();
+        if (!System.IO.Directory.Exists(MailRoot))
+        {
+            return recovery;
+        }
+        foreach (var domain in System.IO.Directory.EnumerateDirectories(MailRoot))
+        {
+            foreach (var user in System.IO.Directory.EnumerateDirectories(domain))
+            {
+                var maildir = Path.Combine(user, "Maildir");
+                var tmpDir = Path.Combine(maildir, "tmp");
+                if (System.IO.Directory.Exists(tmpDir) && System.IO.Directory.Exists(Path.Combine(maildir, "new")))
+                {
+                    RecoverStaged(maildir, tmpDir, recovery);
+                }
+            }
+        }
+        return recovery;
+    }
+
+    private static void RecoverStaged(string maildir, string tmpDir, MaildirRecovery recovery)
+    {
+        var linked = new List<string>();
+        var restored = 0;
+        foreach (var tmp in System.IO.Directory.GetFiles(tmpDir))
+        {
+            if (!MaildirStagingName.TryParse(Path.GetFileName(tmp), out var name, out var length, out var checksum))
+            {
+                continue;
+            }
+            if (FindExisting(maildir, name) is not null)
+            {
+                MaildirFileSystem.TryDelete(tmp);
+                recovery.Released++;
+            }
+            else if (MaildirStagingName.IsIntact(tmp, length, checksum))
+            {
+                var final = Path.Combine(maildir, "new", name);
+                if (OperatingSystem.IsLinux())
+                {
+                    MaildirFileSystem.Link(tmp, final);
+                    linked.Add(tmp);
+                }
+                else
+                {
+                    MaildirFileSystem.Rename(tmp, final);
+                }
+                recovery.Restored.Add(final);
+                restored++;
+            }
+            else
+            {
+                MaildirFileSystem.TryDelete(tmp);
+                recovery.Discarded++;
+            }
+        }
+        if (restored > 0)
+        {
+            MaildirFileSystem.FsyncDirectory(Path.Combine(maildir, "new"));
+        }
+        foreach (var tmp in linked)
+        {
+            MaildirFileSystem.TryDelete(tmp);
+        }
     }
 
     /// <summary>
@@ -427,7 +512,6 @@ public sealed class MaildirWriter
 
     private string WriteTmp(string maildir, MaildirMessage message, bool flushToDisk)
     {
-        var tmp = Path.Combine(maildir, "tmp", message.UniqueName);
         var length = 0;
         foreach (var segment in message.Content)
         {
@@ -438,13 +522,15 @@ public sealed class MaildirWriter
         try
         {
             var written = _unixLineEndings ? CopyWithLf(message.Content, buffer) : CopyAsIs(message.Content, buffer);
-            MaildirFileSystem.CreateFile(tmp, buffer.AsSpan(0, written), flushToDisk);
+            var content = buffer.AsSpan(0, written);
+            var tmp = Path.Combine(maildir, "tmp", MaildirStagingName.Format(message.UniqueName, content));
+            MaildirFileSystem.CreateFile(tmp, content, flushToDisk);
+            return tmp;
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-        return tmp;
     }
 
     private static int CopyAsIs(IReadOnlyList<ReadOnlyMemory<byte>> content, byte[] into)

@@ -80,12 +80,16 @@ public sealed class ServerInstance : IAsyncDisposable
         await _process.WaitForListenerAsync(Host, MxPort, TimeSpan.FromSeconds(60));
     }
 
-    /// <summary>Kills the server at once (a crash: no graceful shutdown) and starts it again on the same data.</summary>
-    public async Task CrashAndRestartAsync()
+    /// <summary>
+    /// Kills the server at once (a crash: no graceful shutdown) and starts it again on the same data;
+    /// <paramref name="whileDown"/> runs in between (to leave on disk what a crash at a worse moment would).
+    /// </summary>
+    public async Task CrashAndRestartAsync(Action? whileDown = null)
     {
         await _process!.KillAsync();
         _previousLogs += _process.StandardError;
         await _process.DisposeAsync();
+        whileDown?.Invoke();
         await StartProcessAsync();
     }
 

@@ -20,6 +20,19 @@ public sealed class InlineLocalDeliveryTests : IDisposable
 
     private string New(string local) => Path.Combine(_dir.Path, "mail", "example.test", local, "Maildir", "new");
 
+    private string Tmp(string local) => Path.Combine(_dir.Path, "mail", "example.test", local, "Maildir", "tmp");
+
+    /// <summary>Under SyncFs a copy keeps its tmp/ name until a later barrier has made its link into new/ durable.</summary>
+    private async Task<string[]> TmpOnceReleasedAsync(string local)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (System.IO.Directory.GetFiles(Tmp(local)).Length > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        return System.IO.Directory.GetFiles(Tmp(local));
+    }
+
     [Theory]
     [InlineData(MaildirBatchDurability.SyncFs)]
     [InlineData(MaildirBatchDurability.ParallelFsync)]
@@ -40,7 +53,7 @@ public sealed class InlineLocalDeliveryTests : IDisposable
             [new DeliveryWork(0x2A, 0, "bob@remote.example", "alice@example.test", RecipientRoute.Local, 0, ReceivedAt, Body)], CancellationToken.None);
         Assert.Equal(AttemptOutcome.Delivered, queued[0].Outcome);
         Assert.Single(System.IO.Directory.GetFiles(New("alice")));
-        Assert.Empty(System.IO.Directory.GetFiles(Path.Combine(_dir.Path, "mail", "example.test", "alice", "Maildir", "tmp")));
+        Assert.Empty(await TmpOnceReleasedAsync("alice"));
     }
 
     [Fact]
@@ -58,6 +71,31 @@ public sealed class InlineLocalDeliveryTests : IDisposable
         }
         Assert.Equal(100, System.IO.Directory.GetFiles(New("alice")).Length);
         Assert.Equal(100, System.IO.Directory.GetFiles(New("carol")).Length);
+        // Once the burst is over a last round makes the final links durable and removes their tmp/ names.
+        Assert.Empty(await TmpOnceReleasedAsync("alice"));
+        Assert.Empty(await TmpOnceReleasedAsync("carol"));
+    }
+
+    [Fact]
+    public async Task A_copy_keeps_its_tmp_name_until_a_later_barrier_and_recovery_would_find_it_whole_there()
+    {
+        var writer = new MaildirWriter(_dir.Path, batchDurability: MaildirBatchDurability.SyncFs);
+        string staged;
+        // No other message will come, and the release delay is longer than the test: only stopping releases it.
+        await using (var inline = new InlineLocalDelivery(writer, "mx.example.test", releaseAfter: TimeSpan.FromMinutes(5)))
+        {
+            var r = Assert.Single(await inline.DeliverAsync(Message(9, "alice@example.test"), CancellationToken.None));
+            Assert.Equal(MaildirOutcome.Delivered, r.Outcome);
+            // Acknowledged: linked into new/, and (until the next round) still named in tmp/, the same file.
+            staged = Assert.Single(System.IO.Directory.GetFiles(Tmp("alice")));
+            Assert.Equal(await File.ReadAllBytesAsync(r.Path!), await File.ReadAllBytesAsync(staged));
+            Assert.True(MaildirStagingName.TryParse(Path.GetFileName(staged), out var name, out var length, out var checksum));
+            Assert.Equal(Path.GetFileName(r.Path), name);
+            Assert.True(MaildirStagingName.IsIntact(staged, length, checksum));
+        }
+        // Stopping runs the last round: nothing is left in tmp/.
+        Assert.False(File.Exists(staged));
+        Assert.Single(System.IO.Directory.GetFiles(New("alice")));
     }
 
     [Fact]
@@ -75,7 +113,7 @@ public sealed class InlineLocalDeliveryTests : IDisposable
     }
 
     [Fact]
-    public async Task A_copy_whose_rename_into_new_fails_is_failed_and_leaves_nothing_in_tmp_and_the_next_lands()
+    public async Task A_copy_whose_link_into_new_fails_is_failed_and_leaves_nothing_in_tmp_and_the_next_lands()
     {
         await using var inline = new InlineLocalDelivery(new MaildirWriter(_dir.Path, batchDurability: MaildirBatchDurability.SyncFs), "mx.example.test");
         Assert.Equal(MaildirOutcome.Delivered, (await inline.DeliverAsync(Message(1, "alice@example.test"), CancellationToken.None))[0].Outcome);

@@ -117,12 +117,14 @@ public sealed class MaildirWriterTests : IDisposable
     {
         var writer = new MaildirWriter(_dir.Path);
         await writer.DeliverAsync(new MaildirMessage("alice@example.test", "0.Pq0R0.mx", Message)); // creates the Maildir
-        var tmp = Path.Combine(Maildir("example.test", "alice"), "tmp", "1.Pq9R0.mx");
-        await File.WriteAllTextAsync(tmp, "half a message from before the crash, much longer than the real one ".PadRight(10_000, 'x'));
+        // What a crash in the middle of writing this very copy leaves: its staging name, part of its bytes.
+        var expected = Encoding.ASCII.GetBytes(Encoding.ASCII.GetString(Message).Replace("\r\n", "\n", StringComparison.Ordinal));
+        var tmp = Path.Combine(Maildir("example.test", "alice"), "tmp", MaildirStagingName.Format("1.Pq9R0.mx", expected));
+        await File.WriteAllBytesAsync(tmp, expected[..20]);
 
         var result = await writer.DeliverAsync(new MaildirMessage("alice@example.test", "1.Pq9R0.mx", Message));
         Assert.Equal(MaildirOutcome.Delivered, result.Outcome);
-        Assert.Equal(Encoding.ASCII.GetString(Message).Replace("\r\n", "\n", StringComparison.Ordinal), await File.ReadAllTextAsync(result.Path!));
+        Assert.Equal(expected, await File.ReadAllBytesAsync(result.Path!));
         Assert.False(File.Exists(tmp));
     }
 
@@ -251,7 +253,7 @@ public sealed class MaildirWriterTests : IDisposable
     }
 
     [Fact]
-    public void Chained_commit_primitives_sync_then_rename_and_a_failed_rename_removes_its_tmp_file()
+    public void Chained_commit_primitives_link_into_new_keep_the_tmp_name_until_released_and_a_failed_link_removes_its_tmp_file()
     {
         var writer = new MaildirWriter(_dir.Path, batchDurability: MaildirBatchDurability.SyncFs);
         var ok = writer.Stage(new MaildirMessage("alice@example.test", "1795000000.PokR0.mx.example.test", [Message]), nameIsNew: true);
@@ -261,16 +263,122 @@ public sealed class MaildirWriterTests : IDisposable
         File.WriteAllText(carolNew, "new/ is not a directory now");
 
         writer.SyncFileSystem();
-        var delivered = writer.RenameIntoNew(ok);
-        var failed = writer.RenameIntoNew(blocked);
+        var delivered = writer.LinkIntoNew(ok);
+        var failed = writer.LinkIntoNew(blocked);
 
         Assert.Equal(MaildirOutcome.Delivered, delivered.Outcome);
-        Assert.True(File.Exists(Path.Combine(Maildir("example.test", "alice"), "new", "1795000000.PokR0.mx.example.test")));
+        var inNew = Path.Combine(Maildir("example.test", "alice"), "new", "1795000000.PokR0.mx.example.test");
+        Assert.True(File.Exists(inNew));
+        // Both names until the link is known durable; then only new/.
+        Assert.True(File.Exists(ok.Tmp));
+        MaildirWriter.ReleaseStaged(ok.Tmp!);
+        Assert.False(File.Exists(ok.Tmp));
+        Assert.True(File.Exists(inNew));
         Assert.Equal(MaildirOutcome.Failed, failed.Outcome);
-        Assert.Contains("rename", failed.Error!.Message, StringComparison.Ordinal);
+        Assert.Contains("link", failed.Error!.Message, StringComparison.Ordinal);
         Assert.Empty(System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "carol"), "tmp")));
         // A copy that was final at staging keeps its result.
-        Assert.Same(failed, writer.RenameIntoNew(StagedCopy.Done(failed)));
+        Assert.Same(failed, writer.LinkIntoNew(StagedCopy.Done(failed)));
+    }
+
+    [Fact]
+    public void Recovery_puts_a_whole_copy_found_only_in_tmp_into_new_and_removes_its_tmp_name()
+    {
+        var writer = new MaildirWriter(_dir.Path, batchDurability: MaildirBatchDurability.SyncFs);
+        // Acknowledged after its data barrier; the crash came before its link into new/ reached the disk.
+        var copy = writer.Stage(new MaildirMessage("alice@example.test", "1795000000.PrecR0.mx.example.test", [MaildirMessage.ReturnPathLine("bob@remote.example"), Message]), nameIsNew: true);
+        var bytes = File.ReadAllBytes(copy.Tmp!);
+
+        var recovery = writer.RecoverStaged();
+
+        var inNew = Path.Combine(Maildir("example.test", "alice"), "new", "1795000000.PrecR0.mx.example.test");
+        Assert.Equal([inNew], recovery.Restored);
+        Assert.Equal(bytes, File.ReadAllBytes(inNew));
+        Assert.Empty(System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "alice"), "tmp")));
+        Assert.Equal(0, recovery.Released + recovery.Discarded);
+        // Run again (a second restart): nothing more to do, and no second copy.
+        var again = writer.RecoverStaged();
+        Assert.Empty(again.Restored);
+        Assert.Single(System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "alice"), "new")));
+    }
+
+    [Theory]
+    [InlineData("new", "")]
+    [InlineData("cur", "")]
+    [InlineData("cur", ":2,S")]
+    public void Recovery_removes_the_tmp_name_of_a_copy_already_delivered_and_leaves_the_delivered_copy(string folder, string info)
+    {
+        var writer = new MaildirWriter(_dir.Path, batchDurability: MaildirBatchDurability.SyncFs);
+        const string name = "1795000000.PdoneR0.mx.example.test";
+        var copy = writer.Stage(new MaildirMessage("alice@example.test", name, [Message]), nameIsNew: true);
+        var delivered = Path.Combine(Maildir("example.test", "alice"), folder, name + info);
+        File.Copy(copy.Tmp!, delivered); // linked (and perhaps moved by a reader) before the crash
+
+        var recovery = writer.RecoverStaged();
+
+        Assert.Equal(1, recovery.Released);
+        Assert.Empty(recovery.Restored);
+        Assert.False(File.Exists(copy.Tmp));
+        Assert.True(File.Exists(delivered));
+        Assert.Equal(folder == "new" ? 1 : 0, System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "alice"), "new")).Length);
+    }
+
+    [Theory]
+    [InlineData("short")]
+    [InlineData("zeroed")]
+    [InlineData("longer")]
+    public void Recovery_discards_a_copy_the_crash_cut_short_or_left_unwritten(string damage)
+    {
+        var writer = new MaildirWriter(_dir.Path, batchDurability: MaildirBatchDurability.SyncFs);
+        var copy = writer.Stage(new MaildirMessage("alice@example.test", "1795000000.PtornR0.mx.example.test", [Message]), nameIsNew: true);
+        var bytes = File.ReadAllBytes(copy.Tmp!);
+        File.WriteAllBytes(copy.Tmp!, damage switch
+        {
+            "short" => bytes[..(bytes.Length / 2)],
+            "zeroed" => new byte[bytes.Length], // blocks allocated but never written: a filesystem without a journal
+            _ => [.. bytes, (byte)'x'],
+        });
+
+        var recovery = writer.RecoverStaged();
+
+        Assert.Equal(1, recovery.Discarded);
+        Assert.Empty(recovery.Restored);
+        Assert.Empty(System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "alice"), "tmp")));
+        Assert.Empty(System.IO.Directory.GetFiles(Path.Combine(Maildir("example.test", "alice"), "new")));
+    }
+
+    [Fact]
+    public void Recovery_leaves_tmp_files_it_did_not_stage_alone()
+    {
+        var writer = new MaildirWriter(_dir.Path);
+        writer.Stage(new MaildirMessage("alice@example.test", "1795000000.PxR0.mx.example.test", [Message]), nameIsNew: true);
+        var tmpDir = Path.Combine(Maildir("example.test", "alice"), "tmp");
+        foreach (var f in System.IO.Directory.GetFiles(tmpDir))
+        {
+            File.Delete(f);
+        }
+        string[] foreign = ["1795000000.M1P2.reader.example", "1795000000.x#notanumber.12345678", "1795000000.y#12.short", "#5.0000abcd"];
+        foreach (var f in foreign)
+        {
+            File.WriteAllText(Path.Combine(tmpDir, f), "someone else's");
+        }
+
+        var recovery = writer.RecoverStaged();
+
+        Assert.Equal(0, recovery.Released + recovery.Discarded + recovery.Restored.Count);
+        Assert.Equal(foreign.Order(StringComparer.Ordinal), System.IO.Directory.GetFiles(tmpDir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Staging_name_carries_the_final_name_the_length_and_the_checksum()
+    {
+        var content = Encoding.ASCII.GetBytes("Subject: x\n\nhello\n");
+        var staged = MaildirStagingName.Format("1795000000.PaR3.mx.example.test", content);
+
+        // Length 18; CRC-32 (IEEE 802.3, the one zlib.crc32 computes) 0xf2d9c266.
+        Assert.Equal("1795000000.PaR3.mx.example.test#18.f2d9c266", staged);
+        Assert.True(MaildirStagingName.TryParse(staged, out var name, out var length, out var checksum));
+        Assert.Equal(("1795000000.PaR3.mx.example.test", 18L, 0xf2d9c266u), (name, length, checksum));
     }
 
     [Fact]
