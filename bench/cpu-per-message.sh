@@ -4,8 +4,9 @@
 #
 #   bash bench/cpu-per-message.sh BUILD_DIR [N] [SESSIONS]     # BUILD_DIR holds portcullis.dll
 #
-# Starts `portcullis serve` from BUILD_DIR on 127.0.0.1:2525 with one local user, sends 500 messages to
-# warm up, then N (default 8000) 5 KB messages with smtp-source over SESSIONS (default 10) sessions and
+# Starts `portcullis serve` from BUILD_DIR on 127.0.0.1:2525 with one local user, sends WARMUP messages
+# (default 500; 0 measures from a cold start, as accept.sh does) to warm up, then N (default 8000) 5 KB
+# messages with smtp-source over SESSIONS (default 10) sessions and
 # waits until all are in Maildir/new. Prints accepted/s, delivered/s and the server's CPU (user+system,
 # /proc/PID/stat) per message, warm-up excluded. Old mailboxes are moved aside, not deleted (see accept.sh).
 set -euo pipefail
@@ -13,6 +14,7 @@ source "$(dirname "$0")/lib-box.sh"
 BIN=${1:?usage: cpu-per-message.sh BUILD_DIR [N] [SESSIONS]}
 N=${2:-8000}
 C=${3:-10}
+WARMUP=${WARMUP:-500}
 OUT=${OUT:-/var/tmp/portcullis-bench/cpm}
 BOX=$OUT/box
 mkdir -p "$OUT/trash"
@@ -25,12 +27,14 @@ trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
 for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/2525) 2>/dev/null && break; sleep 0.1; done
 NEW=$BOX/data/mail/example.test/bench/Maildir/new
 count() { find "$NEW" -maxdepth 1 -type f 2>/dev/null | wc -l; }
-smtp-source -s "$C" -m 500 -l 5120 -f bench@source.test -t bench@example.test -M source.test 127.0.0.1:2525
-while [ "$(count)" -lt 500 ]; do sleep 0.05; done
+if [ "$WARMUP" -gt 0 ]; then
+    smtp-source -s "$C" -m "$WARMUP" -l 5120 -f bench@source.test -t bench@example.test -M source.test 127.0.0.1:2525
+fi
+while [ "$(count)" -lt "$WARMUP" ]; do sleep 0.05; done
 cpu0=$(awk '{print $14+$15}' /proc/$PID/stat); t0=$(date +%s.%N)
 smtp-source -s "$C" -m "$N" -l 5120 -f bench@source.test -t bench@example.test -M source.test 127.0.0.1:2525
 t1=$(date +%s.%N)
-while [ "$(count)" -lt $((N + 500)) ]; do sleep 0.05; done
+while [ "$(count)" -lt $((N + WARMUP)) ]; do sleep 0.05; done
 t2=$(date +%s.%N); cpu1=$(awk '{print $14+$15}' /proc/$PID/stat)
 hz=$(getconf CLK_TCK)
 python3 -c "import sys; n,c,t0,t1,t2,a,b,hz=sys.argv[1:9]; n=int(n); print(f'{sys.argv[9]} sessions={c} accepted={n/(float(t1)-float(t0)):.0f}/s delivered={n/(float(t2)-float(t0)):.0f}/s cpu_per_msg={(int(b)-int(a))*1000/int(hz)/n:.2f}ms')" \

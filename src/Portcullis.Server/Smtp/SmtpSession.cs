@@ -541,6 +541,10 @@ public sealed partial class SmtpSession
             return null;
         }
 
+        // From here the work may block (Maildir writes, the queue commit) or compute for a while (MIME
+        // preparation, DKIM): off the socket event thread it may be running on (Hosting.SocketEventThreads).
+        await Task.Yield();
+
         var content = buffer.WrittenMemory;
         if (_listener != ListenerKind.Mx)
         {

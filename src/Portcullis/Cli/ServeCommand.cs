@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Portcullis.Logs;
 using Portcullis.Server;
+using Portcullis.Server.Hosting;
 
 namespace Portcullis.Cli;
 
@@ -23,8 +24,10 @@ public static class ServeCommand
             {
                 return CommonOptions.ConfigErrorExitCode;
             }
+            var inline = SocketEventThreads.PreferInline(); // before any socket exists
             using var loggers = Logging.Create(settings);
             var log = loggers.CreateLogger("portcullis");
+            log.LogDebug("socket continuations run on {Where} ({Variable})", inline ? "the event threads" : "the thread pool", SocketEventThreads.Variable);
             await using var server = new MailServer(settings, loggers);
             try
             {
