@@ -6,7 +6,8 @@
 #
 # Both servers take 5 KB messages for one local user into Maildir with their durability on
 # (Postfix: cleanup fsyncs the queue file before 250, virtual(8) fsyncs the Maildir file; Portcullis:
-# SQLite WAL commit with synchronous=FULL before 250, fsync of the Maildir file and directory).
+# the copy written into Maildir/tmp/, made durable by a syncfs(2) shared with the other sessions' copies,
+# and linked into Maildir/new/ before the 250; docs/delivery.md, "Local mail: in the mailbox before the 250").
 # smtp-source (from Debian's postfix package) sends one message per connection, as in
 # ../shared/peers/postfix-baseline.sh, which sets up and measures the Postfix side on 127.0.0.1:25.
 # Portcullis runs on 127.0.0.1:2525. Prints messages/s accepted and delivered, the ratios
