@@ -59,6 +59,10 @@ public sealed class MailServer : IAsyncDisposable
         {
             _log.LogWarning("recovered {Path}: complete in tmp/ after an unclean stop, now in new/", path);
         }
+        foreach (var (path, error) in recovery.Failed)
+        {
+            _log.LogError("Maildir recovery could not finish {Path} (left for the next start): {Error}", path, error);
+        }
         if (recovery.Released + recovery.Discarded > 0)
         {
             _log.LogInformation("Maildir recovery: {Released} tmp/ names of delivered copies removed, {Discarded} unfinished copies (never acknowledged) removed",

@@ -11,4 +11,7 @@ public sealed class MaildirRecovery
 
     /// <summary>Copies cut short by the crash (never acknowledged), removed.</summary>
     public int Discarded { get; set; }
+
+    /// <summary>What could not be finished (left as it was, for the next start), and why.</summary>
+    public List<(string Path, string Error)> Failed { get; } = [];
 }

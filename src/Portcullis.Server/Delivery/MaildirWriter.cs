@@ -273,35 +273,53 @@ public sealed class MaildirWriter
             {
                 continue;
             }
-            if (FindExisting(maildir, name) is not null)
+            try
             {
-                MaildirFileSystem.TryDelete(tmp);
-                recovery.Released++;
-            }
-            else if (MaildirStagingName.IsIntact(tmp, length, checksum))
-            {
-                var final = Path.Combine(maildir, "new", name);
-                if (OperatingSystem.IsLinux())
+                if (FindExisting(maildir, name) is not null)
                 {
-                    MaildirFileSystem.Link(tmp, final);
-                    linked.Add(tmp);
+                    MaildirFileSystem.TryDelete(tmp);
+                    recovery.Released++;
+                }
+                else if (MaildirStagingName.IsIntact(tmp, length, checksum))
+                {
+                    var final = Path.Combine(maildir, "new", name);
+                    if (OperatingSystem.IsLinux())
+                    {
+                        MaildirFileSystem.Link(tmp, final);
+                        linked.Add(tmp);
+                    }
+                    else
+                    {
+                        MaildirFileSystem.Rename(tmp, final);
+                    }
+                    recovery.Restored.Add(final);
+                    restored++;
                 }
                 else
                 {
-                    MaildirFileSystem.Rename(tmp, final);
+                    MaildirFileSystem.TryDelete(tmp);
+                    recovery.Discarded++;
                 }
-                recovery.Restored.Add(final);
-                restored++;
             }
-            else
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                MaildirFileSystem.TryDelete(tmp);
-                recovery.Discarded++;
+                // One damaged mailbox must not keep the server from starting: the copy stays in tmp/ for the next
+                // start, and the log names it.
+                recovery.Failed.Add((tmp, e.Message));
             }
         }
         if (restored > 0)
         {
-            MaildirFileSystem.FsyncDirectory(Path.Combine(maildir, "new"));
+            try
+            {
+                MaildirFileSystem.FsyncDirectory(Path.Combine(maildir, "new"));
+            }
+            catch (IOException e)
+            {
+                // The links are not known durable: keep the tmp/ names, the next start finds them again.
+                recovery.Failed.Add((Path.Combine(maildir, "new"), e.Message));
+                return;
+            }
         }
         foreach (var tmp in linked)
         {

@@ -348,6 +348,25 @@ public sealed class MaildirWriterTests : IDisposable
     }
 
     [Fact]
+    public void Recovery_that_cannot_place_a_copy_leaves_it_in_tmp_names_it_and_goes_on_with_the_other_mailboxes()
+    {
+        var writer = new MaildirWriter(_dir.Path, batchDurability: MaildirBatchDurability.SyncFs);
+        const string name = "1795000000.PstuckR0.mx.example.test";
+        var stuck = writer.Stage(new MaildirMessage("alice@example.test", name, [Message]), nameIsNew: true);
+        var fine = writer.Stage(new MaildirMessage("carol@example.test", name, [Message]), nameIsNew: true);
+        // Something in alice's new/ holds the copy's name and is not a file: the link into new/ fails.
+        System.IO.Directory.CreateDirectory(Path.Combine(Maildir("example.test", "alice"), "new", name));
+
+        var recovery = writer.RecoverStaged();
+
+        var failed = Assert.Single(recovery.Failed);
+        Assert.Equal(stuck.Tmp, failed.Path);
+        Assert.True(File.Exists(stuck.Tmp));
+        Assert.Equal([Path.Combine(Maildir("example.test", "carol"), "new", name)], recovery.Restored);
+        Assert.False(File.Exists(fine.Tmp));
+    }
+
+    [Fact]
     public void Recovery_leaves_tmp_files_it_did_not_stage_alone()
     {
         var writer = new MaildirWriter(_dir.Path);
