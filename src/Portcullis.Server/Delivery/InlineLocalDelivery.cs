@@ -65,8 +65,9 @@ public sealed class InlineLocalDelivery : IAsyncDisposable
         }
         // Continuations run where the result is set: the session goes on (logs the delivery, sends its 250, starts
         // reading the next command, which waits without blocking) on the I/O thread that finished the round,
-        // instead of being handed to the thread pool, a wake-up and a context switch per message (+5% at 10
-        // sessions, bench/RESULTS.md "accept, session 7"). What a session does there is short and never blocks.
+        // instead of being handed to the thread pool, a wake-up and a context switch per message (a prototype
+        // measured +5% at 10 sessions over six pairs, the final code within the noise: bench/RESULTS.md "accept,
+        // session 7"). What a session does there is short and never blocks.
         var pending = new Pending(copies, new TaskCompletionSource<IReadOnlyList<MaildirResult>>());
         if (!_waiting.Writer.TryWrite(pending))
         {

@@ -83,8 +83,37 @@ internal sealed class ConnectionCounter
     /// <summary>A slow closed proxy: after <paramref name="delay"/> it answers 403 to anything and closes.</summary>
     public static Func<Socket, Action, CancellationToken, Task> Slow403(TimeSpan delay) => async (s, leave, ct) =>
     {
-        await Task.Delay(delay, ct);
+        // The delay is spent reading what the client sends: a client that closes meanwhile holds nothing open any
+        // more and stops counting at once (a timer alone kept counting it to the end of the delay, and a loaded
+        // machine once saw five "at once" that way with four allowed).
+        var clientLeft = await ClientLeftWithinAsync(s, delay, ct);
         leave();
-        await s.SendAsync("HTTP/1.0 403 Forbidden\r\nContent-Length: 0\r\n\r\n"u8.ToArray(), SocketFlags.None, ct);
+        if (!clientLeft)
+        {
+            await s.SendAsync("HTTP/1.0 403 Forbidden\r\nContent-Length: 0\r\n\r\n"u8.ToArray(), SocketFlags.None, ct);
+        }
     };
+
+    /// <summary>Reads and drops what arrives for up to <paramref name="wait"/>; true when the client closed (or reset) in that time.</summary>
+    private static async Task<bool> ClientLeftWithinAsync(Socket s, TimeSpan wait, CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(wait);
+        var buffer = new byte[4096];
+        try
+        {
+            while (await s.ReceiveAsync(buffer, SocketFlags.None, cts.Token) > 0)
+            {
+            }
+            return true;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+    }
 }
