@@ -27,7 +27,8 @@ public static class ServeCommand
             var inline = SocketEventThreads.PreferInline(); // before any socket exists
             using var loggers = Logging.Create(settings);
             var log = loggers.CreateLogger("portcullis");
-            log.LogDebug("socket continuations run on {Where} ({Variable})", inline ? "the event threads" : "the thread pool", SocketEventThreads.Variable);
+            log.LogDebug("socket continuations run on {Where} ({Variable}); event threads: {Count} ({CountVariable})", inline ? "the event threads" : "the thread pool", SocketEventThreads.Variable,
+                Environment.GetEnvironmentVariable(SocketEventThreads.CountVariable) ?? ".NET's default", SocketEventThreads.CountVariable);
             await using var server = new MailServer(settings, loggers);
             try
             {

@@ -11,6 +11,7 @@ public sealed class ServerInstance : IAsyncDisposable
 {
     private static int _nextHost = 10;
     private PortcullisProcess? _process;
+    private IDictionary<string, string>? _env;
 
     private ServerInstance(string extraToml, int port, string? user)
     {
@@ -46,10 +47,13 @@ public sealed class ServerInstance : IAsyncDisposable
     public string ServerLog => (_process?.StandardError ?? "") + _previousLogs;
     private string _previousLogs = "";
 
-    /// <summary>Sections and keys appended to the generated portcullis.toml (e.g. a [limits] block).</summary>
-    public static async Task<ServerInstance> StartAsync(string extraToml = "", bool populate = true, int port = 2525, string? user = null)
+    /// <summary>
+    /// Sections and keys appended to the generated portcullis.toml (e.g. a [limits] block); <paramref name="env"/>:
+    /// environment variables for the server process.
+    /// </summary>
+    public static async Task<ServerInstance> StartAsync(string extraToml = "", bool populate = true, int port = 2525, string? user = null, IDictionary<string, string>? env = null)
     {
-        var s = new ServerInstance(extraToml, port, user);
+        var s = new ServerInstance(extraToml, port, user) { _env = env };
         if (populate)
         {
             await s.CliAsync("domain", "add", "example.test");
@@ -76,7 +80,7 @@ public sealed class ServerInstance : IAsyncDisposable
 
     private async Task StartProcessAsync()
     {
-        _process = PortcullisProcess.Start(["serve", "--config", ConfigFile]);
+        _process = PortcullisProcess.Start(["serve", "--config", ConfigFile], _env);
         await _process.WaitForListenerAsync(Host, MxPort, TimeSpan.FromSeconds(60));
     }
 
