@@ -10,8 +10,8 @@ namespace Portcullis.Server.Hosting;
 /// With that, .NET would start one event thread per core. The server asks for half as many (at least one):
 /// what the event threads run is short, the rest of a message's work (its processing after the final dot,
 /// the Maildir writes and flushes) runs on other threads, and every extra thread that wakes competes for the
-/// same cores; on this 2-core machine one event thread used 0.55-0.61 ms of CPU per message at 10 sessions
-/// against 0.60-0.71 with two, and accepted 8% more messages per second (9 of 10 interleaved pairs; 1 and 50
+/// same cores; on this 2-core machine one event thread used 0.54-0.61 ms of CPU per message at 10 sessions
+/// against 0.58-0.71 with two, and accepted 9% more messages per second (9 of 11 interleaved pairs; 1 and 50
 /// sessions unchanged; bench/RESULTS.md, "accept, session 8").
 /// What may block or compute for long is moved off the event threads on purpose: a message's processing after
 /// its final dot (Maildir writes, MIME preparation, DKIM signing, the queue commit) starts with a hop to the
