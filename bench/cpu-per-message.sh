@@ -16,15 +16,7 @@ N=${2:-8000}
 C=${3:-10}
 WARMUP=${WARMUP:-500}
 OUT=${OUT:-/var/tmp/portcullis-bench/cpm}
-BOX=$OUT/box
-mkdir -p "$OUT/trash"
-[ -d "$BOX" ] && mv "$BOX" "$OUT/trash/box-$(date +%s%N)"
-mkdir -p "$BOX"
-bench_box "$BIN" "$BOX" 127.0.0.1:2525
-dotnet "$BIN/portcullis.dll" serve --config "$BOX/portcullis.toml" 2>"$BOX/serve.log" &
-PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
-for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/2525) 2>/dev/null && break; sleep 0.1; done
+bench_serve "$BIN" "$OUT"
 NEW=$BOX/data/mail/example.test/bench/Maildir/new
 count() { find "$NEW" -maxdepth 1 -type f 2>/dev/null | wc -l; }
 if [ "$WARMUP" -gt 0 ]; then

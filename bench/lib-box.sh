@@ -1,6 +1,7 @@
 # Sourced by the bench scripts: one Portcullis "box" (configuration, data directory, one local user).
 #
 #   bench_box BIN BOX MX_ADDR:PORT [EXTRA_TOML]
+#   bench_serve BIN OUT          (a fresh box, and its server started; below)
 #
 # Writes BOX/portcullis.toml (data in BOX/data, the MX listener on MX_ADDR:PORT, connection limits raised
 # because every benchmark session comes from 127.0.0.1, then EXTRA_TOML verbatim), and adds the domain
@@ -22,4 +23,22 @@ max_connections = 2000
 TOML
     dotnet "$bin/portcullis.dll" domain add example.test --config "$box/portcullis.toml" >/dev/null
     echo "bench-password" | dotnet "$bin/portcullis.dll" user add bench@example.test --password-stdin --config "$box/portcullis.toml" >/dev/null
+}
+
+# bench_serve BIN OUT: a fresh box in OUT/box (an earlier one is moved into OUT/trash, not deleted: see
+# accept.sh on ext4's recently-deleted inodes), `portcullis serve` from BIN started on 127.0.0.1:2525 in the
+# background and waited for. Sets BOX and PID, and an EXIT trap that stops the server.
+bench_serve() {
+    local bin=$1 out=$2
+    BOX=$out/box
+    mkdir -p "$out/trash"
+    [ -d "$BOX" ] && mv "$BOX" "$out/trash/box-$(date +%s%N)"
+    mkdir -p "$BOX"
+    bench_box "$bin" "$BOX" 127.0.0.1:2525
+    dotnet "$bin/portcullis.dll" serve --config "$BOX/portcullis.toml" 2>"$BOX/serve.log" &
+    PID=$!
+    trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
+    for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/2525) 2>/dev/null && return 0; sleep 0.1; done
+    echo "portcullis did not start; see $BOX/serve.log" >&2
+    return 1
 }

@@ -71,6 +71,7 @@ public sealed class MailServer : IAsyncDisposable
         _inline = new InlineLocalDelivery(maildirs, _settings.Server.Hostname);
         var context = new ServerContext(_settings, () => snapshots.Current, _queue, certificate, _loggers.CreateLogger("portcullis.smtp"))
         {
+            CatchUpDirectory = snapshots.CatchUpAsync,
             Stopping = _stopping.Token,
             SignOutbound = new Dkim.DkimSigning(_settings.Storage.DataDir).Sign,
             InlineDelivery = _inline,

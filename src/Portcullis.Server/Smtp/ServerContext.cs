@@ -12,6 +12,11 @@ public sealed class ServerContext(PortcullisSettings settings, Func<DirectorySna
     public PortcullisSettings Settings { get; } = settings;
     /// <summary>The current directory snapshot (replaced when the directory changes).</summary>
     public Func<DirectorySnapshot> Directory { get; } = directory;
+    /// <summary>
+    /// Returns once <see cref="Directory"/> holds every change committed before the call (see
+    /// <see cref="DirectorySnapshotSource.CatchUpAsync"/>); asked before a refusal that depends on what the directory lacks.
+    /// </summary>
+    public Func<CancellationToken, Task> CatchUpDirectory { get; init; } = _ => Task.CompletedTask;
     /// <summary>The role accounts' settings the recipient decision needs (postmaster mailbox, host name).</summary>
     public Policy.RoleAccounts Roles { get; } = new(settings.Server.Postmaster, settings.Server.Hostname);
     public IMessageQueue Queue { get; } = queue;

@@ -207,7 +207,7 @@ public sealed partial class SmtpSession
             case SmtpVerb.Mail:
                 return Mail(cmd.Argument);
             case SmtpVerb.Rcpt:
-                return Rcpt(cmd.Argument);
+                return Rcpt(cmd.Argument, directoryCurrent: false) ?? await RcptAfterCatchUpAsync(cmd.Argument, ct).ConfigureAwait(false);
             case SmtpVerb.Data:
                 return await DataAsync(cmd.Argument, ct).ConfigureAwait(false);
             case SmtpVerb.Rset:
@@ -382,7 +382,23 @@ public sealed partial class SmtpSession
         return null;
     }
 
-    private SmtpReply Rcpt(string argument)
+    /// <summary>
+    /// RCPT once more after the directory has caught up with every change committed so far: the first decision,
+    /// on the snapshot in use, would have refused the recipient for what the directory lacked (an unknown user, a
+    /// domain that is not local), and a user or domain added a moment ago must not get a 5xx.
+    /// </summary>
+    private async Task<SmtpReply> RcptAfterCatchUpAsync(string argument, CancellationToken ct)
+    {
+        await _server.CatchUpDirectory(ct).ConfigureAwait(false);
+        return Rcpt(argument, directoryCurrent: true)!;
+    }
+
+    /// <summary>
+    /// The reply to RCPT, or null (only when <paramref name="directoryCurrent"/> is false) when the recipient would
+    /// be refused for what the snapshot in use lacks: nothing is counted or logged then, and the caller asks again
+    /// once the directory has caught up.
+    /// </summary>
+    private SmtpReply? Rcpt(string argument, bool directoryCurrent)
     {
         var rest = SmtpCommand.AfterKeyword(argument, "TO");
         if (rest is null)
@@ -400,6 +416,10 @@ public sealed partial class SmtpSession
             return SendingLimitReached;
         }
         var (decision, path, paramText) = RecipientPolicy.DecideText(Client, rest, _server.Directory(), _server.Roles);
+        if (!decision.Accepted && !directoryCurrent && decision.Rule is "unknown-user" or "relay-denied")
+        {
+            return null;
+        }
         if (!decision.Accepted)
         {
             _refused++;
