@@ -11,11 +11,14 @@ public sealed partial class SmtpSession
 {
     private static readonly SmtpReply SendingLimitReached = new(450, "4.7.1", "Sending limit for this account reached; try again later");
 
+    /// <summary>Not a reply: what <see cref="CheckSubmissionSender"/> returns when the directory must catch up before it decides.</summary>
+    private static readonly SmtpReply CatchUpFirst = new(451, "4.3.0", "directory catch-up");
+
     /// <summary>
     /// On submission: MAIL needs AUTH (or a trusted network), the envelope sender must be one of the
     /// user's own addresses, and the user must be under the hourly message limit.
     /// </summary>
-    private SmtpReply? CheckSubmissionSender(MailPath path)
+    private SmtpReply? CheckSubmissionSender(MailPath path, bool directoryCurrent)
     {
         if (_listener == ListenerKind.Mx)
         {
@@ -31,6 +34,10 @@ public sealed partial class SmtpSession
             var owned = _server.Directory().AddressesOwnedBy(_authenticatedUser);
             if (!owned.Contains(address, StringComparer.OrdinalIgnoreCase))
             {
+                if (!directoryCurrent)
+                {
+                    return CatchUpFirst; // perhaps an address given to the user a moment ago: look again first
+                }
                 var reply = new SmtpReply(553, "5.7.1", $"Sender address rejected: <{mailbox.Address}> is not owned by {_authenticatedUser}");
                 LogRefusal("sender-not-owned", reply, $"user={_authenticatedUser}");
                 _refused++;

@@ -205,7 +205,7 @@ public sealed partial class SmtpSession
             case SmtpVerb.Helo:
                 return Hello(cmd);
             case SmtpVerb.Mail:
-                return Mail(cmd.Argument);
+                return Mail(cmd.Argument, directoryCurrent: false) ?? await MailAfterCatchUpAsync(cmd.Argument, ct).ConfigureAwait(false);
             case SmtpVerb.Rcpt:
                 return Rcpt(cmd.Argument, directoryCurrent: false) ?? await RcptAfterCatchUpAsync(cmd.Argument, ct).ConfigureAwait(false);
             case SmtpVerb.Data:
@@ -291,7 +291,18 @@ public sealed partial class SmtpSession
         return new SmtpReply(250, null, lines);
     }
 
-    private SmtpReply Mail(string argument)
+    /// <summary>MAIL once more after the directory has caught up (an address the user was given a moment ago).</summary>
+    private async Task<SmtpReply> MailAfterCatchUpAsync(string argument, CancellationToken ct)
+    {
+        await _server.CatchUpDirectory(ct).ConfigureAwait(false);
+        return Mail(argument, directoryCurrent: true)!;
+    }
+
+    /// <summary>
+    /// The reply to MAIL, or null (only when <paramref name="directoryCurrent"/> is false) when a submission sender
+    /// would be refused as not the user's own on the directory view in use: the caller asks again once it caught up.
+    /// </summary>
+    private SmtpReply? Mail(string argument, bool directoryCurrent)
     {
         var rest = SmtpCommand.AfterKeyword(argument, "FROM");
         if (rest is null)
@@ -316,7 +327,11 @@ public sealed partial class SmtpSession
         {
             return Replies.SmtpUtf8Required;
         }
-        var submissionRefusal = CheckSubmissionSender(path);
+        var submissionRefusal = CheckSubmissionSender(path, directoryCurrent);
+        if (ReferenceEquals(submissionRefusal, CatchUpFirst))
+        {
+            return null;
+        }
         if (submissionRefusal is not null)
         {
             return submissionRefusal;

@@ -6,7 +6,8 @@ namespace Portcullis.EndToEnd.Tests.Server;
 /// <summary>
 /// The running server learns of `portcullis user add` and `domain add` from another process by polling (once a
 /// second), and before it refuses a recipient for what its directory lacks it checks for changes it has not seen:
-/// a mailbox added a moment ago is never refused with a 5xx (which a sender would take as final).
+/// a mailbox added a moment ago is never refused with a 5xx (which a sender would take as final), nor, on
+/// submission, an address just given to the authenticated user.
 /// </summary>
 public sealed class DirectoryChangesTests
 {
@@ -44,6 +45,23 @@ public sealed class DirectoryChangesTests
         Assert.True(await server.WaitForLogAsync("rule=relay-denied"), server.ServerLog);
         Assert.Single(Regex.Matches(server.ServerLog, "rule=unknown-user .*nobody@example.test"));
         Assert.Single(Regex.Matches(server.ServerLog, "rule=relay-denied .*victim@elsewhere.test"));
+    }
+
+    [Fact]
+    public async Task A_sender_address_given_to_a_user_a_moment_ago_may_be_used_on_submission_at_once()
+    {
+        await using var server = await ServerInstance.StartAsync();
+        await using var c = await SmtpWire.ConnectAsync(server.Host, server.SubmissionsPort, readGreeting: false);
+        await c.StartTlsHandshakeAsync("mx.example.test");
+        Assert.Equal(220, (await c.ReadAsync()).Code);
+        await c.CommandAsync("EHLO client.test");
+        Assert.Equal(235, (await c.CommandAsync("AUTH PLAIN " + Convert.ToBase64String("\0bob@example.test\0bob-password"u8.ToArray()))).Code);
+        Assert.Equal(553, (await c.CommandAsync("MAIL FROM:<robert@example.test>")).Code); // not his yet
+
+        await server.CliAsync("alias", "add", "robert@example.test", "bob@example.test");
+        var reply = await c.CommandAsync("MAIL FROM:<robert@example.test>");
+
+        Assert.Equal(250, reply.Code);
     }
 
     /// <summary>A session on the server's MX listener, after EHLO and a MAIL that was accepted.</summary>
