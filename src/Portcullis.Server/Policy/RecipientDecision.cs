@@ -22,4 +22,11 @@ public sealed record RecipientDecision(bool Accepted, SmtpReply Reply, string Ru
 
     public static RecipientDecision Refuse(SmtpReply reply, string rule) =>
         new(false, reply, rule, null, RecipientRoute.Local);
+
+    /// <summary>
+    /// A refusal for what the directory lacks (no such user in a local domain, a domain that is not local): a
+    /// directory that has just gained the entry would accept, so the server decides again once its view has
+    /// caught up before it sends this 5xx.
+    /// </summary>
+    public bool ForLackOfEntry { get; init; }
 }

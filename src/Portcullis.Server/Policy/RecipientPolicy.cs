@@ -85,7 +85,8 @@ public static class RecipientPolicy
                     ? RecipientDecision.Accept("role-account", Resolve(directory, postmaster), RouteOf(directory, postmaster))
                     : RecipientDecision.Refuse(Replies.UnknownUser, "unknown-user-at-hostname");
             }
-            return Relay(client, address, "relay");
+            var relay = Relay(client, address, "relay");
+            return relay.Accepted ? relay : relay with { ForLackOfEntry = true };
         }
 
         var target = directory.ResolveMailbox(address);
@@ -99,7 +100,7 @@ public static class RecipientPolicy
             return RecipientDecision.Accept("role-account", Resolve(directory, postmaster), RouteOf(directory, postmaster));
         }
         // Refuse at RCPT time, never accept-then-bounce (backscatter; catalog §4).
-        return RecipientDecision.Refuse(Replies.UnknownUser, "unknown-user");
+        return RecipientDecision.Refuse(Replies.UnknownUser, "unknown-user") with { ForLackOfEntry = true };
     }
 
     private static bool IsRoleAccount(string local) =>

@@ -431,7 +431,7 @@ public sealed partial class SmtpSession
             return SendingLimitReached;
         }
         var (decision, path, paramText) = RecipientPolicy.DecideText(Client, rest, _server.Directory(), _server.Roles);
-        if (!decision.Accepted && !directoryCurrent && decision.Rule is "unknown-user" or "relay-denied")
+        if (decision.ForLackOfEntry && !directoryCurrent)
         {
             return null;
         }

@@ -40,6 +40,18 @@ public class RecipientPolicyGoldenTests
     }
 
     [Fact]
+    public void Only_refusals_for_a_missing_user_or_a_domain_that_is_not_local_are_marked_for_lack_of_entry()
+    {
+        // The session decides these again after its directory view catches up (a user or domain just added);
+        // an address literal, a source route or a syntax error would be refused whatever the directory held.
+        foreach (var c in RelayVectors.Load())
+        {
+            var (decision, _, _) = RecipientPolicy.DecideText(RelayVectors.ClientFor(c.Client), c.Argument, RelayVectors.Directory, RelayVectors.Roles);
+            Assert.True((decision.Rule is "unknown-user" or "relay-denied") == decision.ForLackOfEntry, $"{c}: rule {decision.Rule}, marked {decision.ForLackOfEntry}");
+        }
+    }
+
+    [Fact]
     public void Trusted_network_on_the_mx_listener_still_cannot_relay()
     {
         var client = RelayVectors.ClientFor("mx-lan");
