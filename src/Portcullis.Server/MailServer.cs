@@ -124,10 +124,8 @@ public sealed class MailServer : IAsyncDisposable
     {
         _log.LogInformation("shutting down");
         await _stopping.CancelAsync().ConfigureAwait(false);
-        foreach (var l in _listeners)
-        {
-            await l.StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-        }
+        // Together, so that the grace for open sessions is five seconds in all, not five per listener.
+        await Task.WhenAll(_listeners.Select(l => l.StopAsync(TimeSpan.FromSeconds(5)))).ConfigureAwait(false);
         await Task.WhenAll(_background).ConfigureAwait(false);
     }
 

@@ -27,6 +27,13 @@ public static class Program
             Console.Error.WriteLine("Try --help.");
             return 2;
         }
-        return await parsed.InvokeAsync().ConfigureAwait(false);
+        // serve handles SIGTERM and Ctrl-C itself and bounds its own stop; every other command gets
+        // System.CommandLine's handling (its token is cancelled, and the process ends two seconds later).
+        var invocation = new InvocationConfiguration();
+        if (parsed.CommandResult.Command.Name == ServeCommand.Name)
+        {
+            invocation.ProcessTerminationTimeout = null;
+        }
+        return await parsed.InvokeAsync(invocation).ConfigureAwait(false);
     }
 }

@@ -31,6 +31,9 @@ public sealed partial class SmtpSession
     private Stream _stream;
     private SmtpInput _input;
     private readonly CancellationTokenSource _timeout = new();
+
+    /// <summary>The session's end: the timeout in <see cref="_timeout"/> ran out, or the server is stopping.</summary>
+    private CancellationToken _sessionEnds;
     private readonly ILogger _logger;
 
     private SessionState _state = SessionState.Connected;
@@ -75,6 +78,7 @@ public sealed partial class SmtpSession
     {
         var started = Stopwatch.GetTimestamp();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(_timeout.Token, _server.Stopping);
+        _sessionEnds = stop.Token;
         try
         {
             if (_listener == ListenerKind.Submissions)
@@ -727,9 +731,14 @@ public sealed partial class SmtpSession
         {
             return;
         }
+        // A reply waits to be written only while the client's socket buffers are full: a client that sends and
+        // never reads. It may wait as long as a command may (Postfix's smtpd_timeout bounds "sending a server
+        // response and receiving a client request" alike), from now: a slow step before it (a delivery waiting
+        // for the disk) must not cost the client the reply to a message already delivered.
+        _timeout.CancelAfter(Limits.CommandTimeout);
         var bytes = Encoding.UTF8.GetBytes(reply.ToWire());
-        await _stream.WriteAsync(bytes).ConfigureAwait(false);
-        await _stream.FlushAsync().ConfigureAwait(false);
+        await _stream.WriteAsync(bytes, _sessionEnds).ConfigureAwait(false);
+        await _stream.FlushAsync(_sessionEnds).ConfigureAwait(false);
     }
 
     private async Task TryReplyAsync(SmtpReply reply)

@@ -10,10 +10,12 @@ namespace Portcullis.Cli;
 /// <summary>`portcullis serve`: runs the mail server until SIGTERM or Ctrl-C.</summary>
 public static class ServeCommand
 {
+    public const string Name = "serve";
+
     public static Command Build()
     {
         var config = CommonOptions.ConfigOption();
-        var cmd = new Command("serve", "Run the mail server: inbound MX for local users (never an open relay), and submission for authenticated users when configured.")
+        var cmd = new Command(Name, "Run the mail server: inbound MX for local users (never an open relay), and submission for authenticated users when configured.")
         {
             config,
         };
@@ -29,21 +31,37 @@ public static class ServeCommand
             var log = loggers.CreateLogger("portcullis");
             log.LogDebug("socket continuations run on {Where} ({Variable}); event threads: {Count} ({CountVariable})", inline ? "the event threads" : "the thread pool", SocketEventThreads.Variable,
                 Environment.GetEnvironmentVariable(SocketEventThreads.CountVariable) ?? ".NET's default", SocketEventThreads.CountVariable);
+            // SIGTERM (systemd's stop) and Ctrl-C are handled here, not by System.CommandLine, whose handler
+            // ends the process two seconds after the signal (Program.Main turns it off for serve): the stop
+            // must be allowed to finish what it waits for (open sessions get 421 4.3.2, a reply that cannot be
+            // written is given up after two seconds, the listeners wait up to five).
+            using var stop = new CancellationTokenSource();
+            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+            using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+            using var reg = ct.Register(stop.Cancel);
             await using var server = new MailServer(settings, loggers);
             try
             {
-                await server.StartAsync(ct).ConfigureAwait(false);
+                await server.StartAsync(stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                log.LogInformation("stopped before the start was complete");
+                return 0;
             }
             catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
             {
                 log.LogCritical("cannot start: {Message}", e.Message);
                 return 1;
             }
-            var stop = new TaskCompletionSource();
-            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
-            using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });
-            using var reg = ct.Register(() => stop.TrySetResult());
-            await stop.Task.ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // the signal
+            }
             await server.StopAsync().ConfigureAwait(false);
             log.LogInformation("stopped");
             return 0;

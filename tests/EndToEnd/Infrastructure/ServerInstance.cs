@@ -118,6 +118,23 @@ public sealed class ServerInstance : IAsyncDisposable
 
     public int Pid => _process!.Pid;
 
+    /// <summary>Sends SIGTERM (what systemd's stop does) and waits for the process to end; returns its exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", ["-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill!.WaitForExitAsync();
+        var deadline = DateTime.UtcNow + timeout;
+        while (!_process!.HasExited)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"portcullis still running {timeout} after SIGTERM.\n{ServerLog}");
+            }
+            await Task.Delay(20);
+        }
+        return _process.ExitCode;
+    }
+
     /// <summary>Waits until the server's log contains <paramref name="needle"/> (log lines are written asynchronously).</summary>
     public async Task<bool> WaitForLogAsync(string needle, TimeSpan? timeout = null)
     {
