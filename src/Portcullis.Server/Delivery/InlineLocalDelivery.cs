@@ -129,16 +129,29 @@ public sealed class InlineLocalDelivery : IAsyncDisposable
             {
                 return; // disposed, and nothing left to release
             }
+            var release = linked;
+            await MaildirIoThreads.Run(() => linked = Rounds(reader, release)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Rounds back to back on one I/O thread for as long as messages are waiting when a round ends; returns the
+    /// tmp/ names the last round linked. Under load the next round starts here instead of after a hand-off to
+    /// the thread pool and back to an I/O thread, two wake-ups per round (bench/RESULTS.md, "accept, session 9").
+    /// </summary>
+    private List<string> Rounds(ChannelReader<Pending> reader, List<string> release)
+    {
+        while (true)
+        {
             var batch = new List<Pending>();
             for (var copies = 0; copies < MaxBatchCopies && reader.TryRead(out var p); copies += p.Copies.Length)
             {
                 batch.Add(p);
             }
-            var release = linked;
-            linked = [];
+            var linked = new List<string>();
             try
             {
-                await MaildirIoThreads.Run(() => Round(release, batch, linked)).ConfigureAwait(false);
+                Round(release, batch, linked);
             }
             catch (Exception e)
             {
@@ -149,6 +162,11 @@ public sealed class InlineLocalDelivery : IAsyncDisposable
                     p.Done.TrySetException(e);
                 }
             }
+            if (!reader.TryPeek(out _))
+            {
+                return linked;
+            }
+            release = linked;
         }
     }
 
