@@ -14,7 +14,9 @@ namespace Portcullis.Audit.Tests.Proxy;
 /// </summary>
 public class FactoryPasswordTests
 {
-    private static readonly ProbeTimeouts Quick = QuickTimeouts.With();
+    // The open devices' proof ends the wait when it comes; the refusing ones never reach it. A generous wait
+    // costs nothing and keeps a loaded test run from missing a proof (HttpsProxyProbeTests once did at 1 s).
+    private static readonly ProbeTimeouts Quick = QuickTimeouts.With(proof: 5);
 
     /// <summary>A telnet service: a banner, then prompts answered line by line; "telnet A P" at the final prompt relays to A:P (loopback only).</summary>
     private static Func<Socket, CancellationToken, Task> Telnet(string banner, (string Expect, string Next)[] logins, string failure) => async (s, ct) =>
