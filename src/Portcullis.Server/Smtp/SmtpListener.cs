@@ -174,7 +174,9 @@ public sealed partial class SmtpListener : IAsyncDisposable
             await _acceptLoop.ConfigureAwait(false);
         }
         var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Volatile.Write(ref _drained, drained);
+        // A full fence between publishing the completion and reading the count (a session's finally does the
+        // reverse: decrement, then read the completion), so that one of the two always sees the other.
+        Interlocked.Exchange(ref _drained, drained);
         if (Volatile.Read(ref _total) == 0)
         {
             drained.TrySetResult();
