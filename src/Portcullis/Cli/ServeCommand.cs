@@ -43,24 +43,17 @@ public static class ServeCommand
             try
             {
                 await server.StartAsync(stop.Token).ConfigureAwait(false);
+                await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
-                log.LogInformation("stopped before the start was complete");
-                return 0;
+                // The signal; it may come during the start, when part of the server (a listener) already runs:
+                // that part is stopped the same way.
             }
             catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
             {
                 log.LogCritical("cannot start: {Message}", e.Message);
                 return 1;
-            }
-            try
-            {
-                await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // the signal
             }
             await server.StopAsync().ConfigureAwait(false);
             log.LogInformation("stopped");
