@@ -25,6 +25,9 @@ public sealed class PortcullisProcess : IAsyncDisposable
     public int ExitCode => _process.ExitCode;
     public int Pid => _process.Id;
 
+    /// <summary>Waits for the process to end and for the last of its output to be read (HasExited may be true before that).</summary>
+    public Task WaitForExitAsync(CancellationToken ct) => _process.WaitForExitAsync(ct);
+
     /// <param name="launcher">A program (and its arguments) that runs `dotnet portcullis.dll ...`, e.g. setpriv to drop capabilities.</param>
     public static PortcullisProcess Start(IEnumerable<string> args, IDictionary<string, string>? env = null, string? stdin = null, string? workingDirectory = null, IReadOnlyList<string>? launcher = null)
     {

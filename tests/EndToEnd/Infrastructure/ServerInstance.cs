@@ -123,14 +123,15 @@ public sealed class ServerInstance : IAsyncDisposable
     {
         using var kill = System.Diagnostics.Process.Start("kill", ["-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         await kill!.WaitForExitAsync();
-        var deadline = DateTime.UtcNow + timeout;
-        while (!_process!.HasExited)
+        using var limit = new CancellationTokenSource(timeout);
+        try
         {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"portcullis still running {timeout} after SIGTERM.\n{ServerLog}");
-            }
-            await Task.Delay(20);
+            // Not a poll of HasExited: the process may have ended before its last log lines were read.
+            await _process!.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"portcullis still running {timeout} after SIGTERM.\n{ServerLog}");
         }
         return _process.ExitCode;
     }
