@@ -127,6 +127,13 @@ public sealed class PortcullisProcess : IAsyncDisposable
         throw new TimeoutException($"nothing listened on {host}:{port} within {timeout}.\nstdout:\n{StandardOutput}\nstderr:\n{StandardError}");
     }
 
+    /// <summary>Sends SIGTERM (what systemd's stop does): the server's graceful stop.</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill?.WaitForExit();
+    }
+
     /// <summary>Stops the process: SIGTERM first (graceful), then kill.</summary>
     public async Task StopAsync(TimeSpan? grace = null)
     {
@@ -136,8 +143,7 @@ public sealed class PortcullisProcess : IAsyncDisposable
         }
         try
         {
-            using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-            kill?.WaitForExit();
+            Terminate();
             using var cts = new CancellationTokenSource(grace ?? TimeSpan.FromSeconds(10));
             await _process.WaitForExitAsync(cts.Token);
         }

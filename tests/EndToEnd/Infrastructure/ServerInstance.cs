@@ -121,13 +121,12 @@ public sealed class ServerInstance : IAsyncDisposable
     /// <summary>Sends SIGTERM (what systemd's stop does) and waits for the process to end; returns its exit code.</summary>
     public async Task<int> TerminateAsync(TimeSpan timeout)
     {
-        using var kill = System.Diagnostics.Process.Start("kill", ["-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        await kill!.WaitForExitAsync();
+        _process!.Terminate();
         using var limit = new CancellationTokenSource(timeout);
         try
         {
             // Not a poll of HasExited: the process may have ended before its last log lines were read.
-            await _process!.WaitForExitAsync(limit.Token);
+            await _process.WaitForExitAsync(limit.Token);
         }
         catch (OperationCanceledException)
         {
