@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Inbound acceptance benchmark: Portcullis against Postfix, same machine, same run.
 #
-#   bash bench/accept.sh                 # 20000 messages x 1, 10, 50 sessions
-#   N=2000 CONCS="10" bash bench/accept.sh   # a quick look
+#   bash bench/accept.sh                 # 20000 messages x 1, 10, 50 sessions, 3 rounds
+#   N=2000 RUNS=1 CONCS="10" bash bench/accept.sh   # a quick look
 #
 # Both servers take 5 KB messages for one local user into Maildir with their durability on
 # (Postfix: cleanup fsyncs the queue file before 250, virtual(8) fsyncs the Maildir file; Portcullis:
@@ -14,6 +14,13 @@
 # Portcullis/Postfix, and Portcullis's peak RSS (VmHWM) in the 50-session run. For scale it also times
 # Postfix's smtp-sink on 127.0.0.1:2626 (it answers every command and writes nothing: the machine's ceiling
 # for this client, as the issue says) and prints what share of it each server reached.
+#
+# Each cell is measured RUNS times (default 3), in rounds: a round measures every concurrency once, each as
+# smtp-sink, Postfix and Portcullis back to back, Postfix first in odd rounds and Portcullis first in even
+# ones, so that a slow spell of the machine (another workload, ext4's write-back of an earlier run's files)
+# falls on both servers alike. The table gives each cell's median (as postfix-baseline.sh does for its own
+# RUNS), the ratio of the medians, and the range of the per-round ratios (each from one Postfix run and one
+# Portcullis run minutes apart). Every run is also a line of the raw CSV.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -22,12 +29,13 @@ PEERS=${PEERS:-$REPO/../shared/peers}
 N=${N:-20000}
 SIZE=${SIZE:-5120}
 CONCS=${CONCS:-"1 10 50"}
+RUNS=${RUNS:-3}
 OUT=${OUT:-/var/tmp/portcullis-bench}
 ADDR=127.0.0.1
 PORT=2525
 mkdir -p "$OUT"
 RESULTS=$OUT/accept-$(date +%Y%m%d-%H%M%S).csv
-echo "target,conc,n,accept_s,accept_rps,deliv_s,deliv_rps,peak_rss_mb" >"$RESULTS"
+echo "target,conc,round,n,accept_s,accept_rps,deliv_s,deliv_rps,peak_rss_mb" >"$RESULTS"
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 now() { date +%s.%N; }
@@ -80,7 +88,7 @@ start_portcullis() {
 }
 
 run_portcullis() {
-    local c=$1
+    local c=$1 r=$2
     start_portcullis
     local maildir=$BOX/data/mail/example.test/bench/Maildir/new
     local t0 t1 t2 n=0 peak=0
@@ -96,25 +104,25 @@ run_portcullis() {
     t2=$(now)
     peak=$(awk '/^VmHWM/{printf "%.0f", $2/1024}' /proc/$PID/status)
     [ "$n" -eq "$N" ] || log "WARNING: only $n of $N messages in $maildir"
-    python3 -c "import sys; c,n,t0,t1,t2,p=sys.argv[1:]; n=int(n); a=float(t1)-float(t0); d=float(t2)-float(t0); print(f'portcullis,{c},{n},{a:.3f},{n/a:.1f},{d:.3f},{n/d:.1f},{p}')" \
-        "$c" "$N" "$t0" "$t1" "$t2" "$peak" >>"$RESULTS"
+    python3 -c "import sys; c,r,n,t0,t1,t2,p=sys.argv[1:]; n=int(n); a=float(t1)-float(t0); d=float(t2)-float(t0); print(f'portcullis,{c},{r},{n},{a:.3f},{n/a:.1f},{d:.3f},{n/d:.1f},{p}')" \
+        "$c" "$r" "$N" "$t0" "$t1" "$t2" "$peak" >>"$RESULTS"
     tail -1 "$RESULTS" >&2
     stop_portcullis
 }
 
 run_postfix() {
-    local c=$1
+    local c=$1 r=$2
     local pfout=$OUT/postfix-$c
     rm -rf "$pfout"; mkdir -p "$pfout"
     set_aside /var/mail/vhosts/example.test
     TARGETS=postfix CONCS=$c RUNS=1 N=$N SIZE=$SIZE OUTDIR=$pfout bash "$PEERS/postfix-baseline.sh" >"$pfout/summary.txt"
     # target,conc,run,n,size,accept_s,accept_rps,deliv_s,deliv_rps,...
-    awk -F, 'NR>1 && $1=="postfix" {print "postfix," $2 "," $4 "," $6 "," $7 "," $8 "," $9 ","}' "$pfout"/postfix-baseline-*.csv >>"$RESULTS"
+    awk -F, -v r="$r" 'NR>1 && $1=="postfix" {print "postfix," $2 "," r "," $4 "," $6 "," $7 "," $8 "," $9 ","}' "$pfout"/postfix-baseline-*.csv >>"$RESULTS"
     tail -1 "$RESULTS" >&2
 }
 
 run_sink() { # the ceiling: smtp-sink accepts and discards (no disk, no parsing beyond the protocol)
-    local c=$1 t0 t1
+    local c=$1 r=$2 t0 t1
     if [ -z "$SINK_PID" ]; then
         smtp-sink -u nobody 127.0.0.1:2626 1000 &
         SINK_PID=$!
@@ -123,32 +131,42 @@ run_sink() { # the ceiling: smtp-sink accepts and discards (no disk, no parsing 
     t0=$(now)
     smtp-source -s "$c" -m "$N" -l "$SIZE" -f bench@source.test -t bench@example.test -M source.test 127.0.0.1:2626
     t1=$(now)
-    python3 -c "import sys; c,n,t0,t1=sys.argv[1:]; n=int(n); a=float(t1)-float(t0); print(f'smtp-sink,{c},{n},{a:.3f},{n/a:.1f},,,')" "$c" "$N" "$t0" "$t1" >>"$RESULTS"
+    python3 -c "import sys; c,r,n,t0,t1=sys.argv[1:]; n=int(n); a=float(t1)-float(t0); print(f'smtp-sink,{c},{r},{n},{a:.3f},{n/a:.1f},,,')" "$c" "$r" "$N" "$t0" "$t1" >>"$RESULTS"
     tail -1 "$RESULTS" >&2
 }
 
-for c in $CONCS; do
-    log "c=$c: smtp-sink (ceiling)"
-    run_sink "$c"
-    log "c=$c: Postfix"
-    run_postfix "$c"
-    log "c=$c: Portcullis"
-    run_portcullis "$c"
+for r in $(seq "$RUNS"); do
+    for c in $CONCS; do
+        log "round $r/$RUNS, c=$c: smtp-sink (ceiling)"
+        run_sink "$c" "$r"
+        if [ $((r % 2)) -eq 1 ]; then
+            log "round $r/$RUNS, c=$c: Postfix, then Portcullis"
+            run_postfix "$c" "$r"; run_portcullis "$c" "$r"
+        else
+            log "round $r/$RUNS, c=$c: Portcullis, then Postfix"
+            run_portcullis "$c" "$r"; run_postfix "$c" "$r"
+        fi
+    done
 done
 
 python3 - "$RESULTS" <<'PY'
-import csv, sys
+import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-by = {(r['target'], r['conc']): r for r in rows}
-print(f"\n{'sessions':>8} | {'Postfix acc/s':>13} | {'Portcullis acc/s':>16} | {'ratio':>5} | {'Postfix dlv/s':>13} | {'Portcullis dlv/s':>16} | {'ratio':>5} | {'peak RSS MB':>11} | {'smtp-sink acc/s':>15} | {'Portcullis/sink':>15}")
+def runs(target, conc):
+    return {r['round']: r for r in rows if r['target'] == target and r['conc'] == conc}
+def med(cells, key):
+    return statistics.median(float(c[key]) for c in cells.values())
+print(f"\n{'sessions':>8} | {'Postfix acc/s':>13} | {'Portcullis acc/s':>16} | {'ratio':>5} | {'round ratios':>17} | {'Postfix dlv/s':>13} | {'Portcullis dlv/s':>16} | {'ratio':>5} | {'peak RSS MB':>11} | {'smtp-sink acc/s':>15} | {'Portcullis/sink':>15}")
 for conc in sorted({r['conc'] for r in rows}, key=int):
-    p, q = by.get(('postfix', conc)), by.get(('portcullis', conc))
+    p, q, k = runs('postfix', conc), runs('portcullis', conc), runs('smtp-sink', conc)
     if not p or not q:
         continue
-    ra = float(q['accept_rps']) / float(p['accept_rps'])
-    rd = float(q['deliv_rps']) / float(p['deliv_rps'])
-    k = by.get(('smtp-sink', conc))
-    sink = f"{float(k['accept_rps']):15.1f} | {float(q['accept_rps']) / float(k['accept_rps']):15.2f}" if k else f"{'-':>15} | {'-':>15}"
-    print(f"{conc:>8} | {float(p['accept_rps']):13.1f} | {float(q['accept_rps']):16.1f} | {ra:5.2f} | {float(p['deliv_rps']):13.1f} | {float(q['deliv_rps']):16.1f} | {rd:5.2f} | {q['peak_rss_mb']:>11} | {sink}")
-print(f"\nN={rows[0]['n']} messages of 5 KB per cell, one message per connection (smtp-source). raw: {sys.argv[1]}")
+    pa, qa, pd, qd = med(p, 'accept_rps'), med(q, 'accept_rps'), med(p, 'deliv_rps'), med(q, 'deliv_rps')
+    paired = sorted(float(q[r]['accept_rps']) / float(p[r]['accept_rps']) for r in q if r in p)
+    spread = f"{paired[0]:.2f}-{paired[-1]:.2f} ({len(paired)})"
+    rss = max(int(c['peak_rss_mb']) for c in q.values())
+    sink = f"{med(k, 'accept_rps'):15.1f} | {qa / med(k, 'accept_rps'):15.2f}" if k else f"{'-':>15} | {'-':>15}"
+    print(f"{conc:>8} | {pa:13.1f} | {qa:16.1f} | {qa / pa:5.2f} | {spread:>17} | {pd:13.1f} | {qd:16.1f} | {qd / pd:5.2f} | {rss:>11} | {sink}")
+print(f"\nMedians of {max(len(runs('portcullis', c)) for c in {r['conc'] for r in rows})} rounds; N={rows[0]['n']} messages of 5 KB per run, one message per connection (smtp-source).")
+print(f"Round ratios: Portcullis/Postfix accepted, lowest-highest (rounds). Peak RSS: the highest of the rounds. Raw: {sys.argv[1]}")
 PY
