@@ -170,7 +170,7 @@ def runs(target, conc):
     return {r['round']: r for r in rows if r['target'] == target and r['conc'] == conc}
 def med(cells, key):
     return statistics.median(float(c[key]) for c in cells.values())
-print(f"\n{'sessions':>8} | {'Postfix acc/s':>13} | {'Portcullis acc/s':>16} | {'ratio':>5} | {'round ratios':>17} | {'Postfix dlv/s':>13} | {'Portcullis dlv/s':>16} | {'ratio':>5} | {'peak RSS MB':>11} | {'smtp-sink acc/s':>15} | {'Portcullis/sink':>15}")
+print(f"\n{'sessions':>8} | {'Postfix acc/s':>13} | {'Portcullis acc/s':>16} | {'ratio':>5} | {'round ratios':>17} | {'Postfix dlv/s':>13} | {'Portcullis dlv/s':>16} | {'ratio':>5} | {'peak RSS MB':>11} | {'smtp-sink acc/s':>15} | {'Portcullis/sink':>15} | {'max steal %':>11}")
 for conc in sorted({r['conc'] for r in rows}, key=int):
     p, q, k = runs('postfix', conc), runs('portcullis', conc), runs('smtp-sink', conc)
     if not p or not q:
@@ -180,7 +180,10 @@ for conc in sorted({r['conc'] for r in rows}, key=int):
     spread = f"{paired[0]:.2f}-{paired[-1]:.2f} ({len(paired)})"
     rss = max(int(c['peak_rss_mb']) for c in q.values())
     sink = f"{med(k, 'accept_rps'):15.1f} | {qa / med(k, 'accept_rps'):15.2f}" if k else f"{'-':>15} | {'-':>15}"
-    print(f"{conc:>8} | {pa:13.1f} | {qa:16.1f} | {qa / pa:5.2f} | {spread:>17} | {pd:13.1f} | {qd:16.1f} | {qd / pd:5.2f} | {rss:>11} | {sink}")
+    steal = max(float(c['steal_pct']) for c in q.values())
+    print(f"{conc:>8} | {pa:13.1f} | {qa:16.1f} | {qa / pa:5.2f} | {spread:>17} | {pd:13.1f} | {qd:16.1f} | {qd / pd:5.2f} | {rss:>11} | {sink} | {steal:11.1f}")
 print(f"\nMedians of {max(len(runs('portcullis', c)) for c in {r['conc'] for r in rows})} rounds; N={rows[0]['n']} messages of 5 KB per run, one message per connection (smtp-source).")
-print(f"Round ratios: Portcullis/Postfix accepted, lowest-highest (rounds). Peak RSS: the highest of the rounds. Raw: {sys.argv[1]}")
+print(f"Round ratios: Portcullis/Postfix accepted, lowest-highest (rounds). Peak RSS: the highest of the rounds. Max steal: the")
+print(f"highest share of the CPUs the hypervisor took during a Portcullis run (a few % is usual here; more slows both servers).")
+print(f"Raw, with each run's CPU per message, idle, iowait and steal: {sys.argv[1]}")
 PY
