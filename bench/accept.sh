@@ -95,11 +95,11 @@ run_portcullis() {
     start_portcullis
     local maildir=$BOX/data/mail/example.test/bench/Maildir/new
     local t0 t1 t2 n=0 peak=0 cpu0 cpu1 stat0 stat1
-    cpu0=$(awk '{print $14+$15}' /proc/$PID/stat); stat0=$(grep '^cpu ' /proc/stat)
+    cpu0=$(cpu_ticks $PID); stat0=$(grep '^cpu ' /proc/stat)
     t0=$(now)
     smtp-source -s "$c" -m "$N" -l "$SIZE" -f bench@source.test -t bench@example.test -M source.test "$ADDR:$PORT"
     t1=$(now)
-    cpu1=$(awk '{print $14+$15}' /proc/$PID/stat); stat1=$(grep '^cpu ' /proc/stat)
+    cpu1=$(cpu_ticks $PID); stat1=$(grep '^cpu ' /proc/stat)
     local deadline=$(( $(date +%s) + 900 ))
     while [ "$(date +%s)" -lt $deadline ]; do
         n=$(find "$maildir" -maxdepth 1 -type f 2>/dev/null | wc -l)

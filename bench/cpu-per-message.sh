@@ -29,11 +29,11 @@ TIMED=()
 CLIENT=$OUT/client-time.txt
 rm -f "$CLIENT"
 [ -x /usr/bin/time ] && TIMED=(/usr/bin/time -o "$CLIENT" -f "%U %S %w %c")
-cpu0=$(awk '{print $14+$15}' /proc/$PID/stat); t0=$(date +%s.%N)
+cpu0=$(cpu_ticks $PID); t0=$(date +%s.%N)
 "${TIMED[@]}" smtp-source -s "$C" -m "$N" -l 5120 -f bench@source.test -t bench@example.test -M source.test 127.0.0.1:2525
 t1=$(date +%s.%N)
 while [ "$(count)" -lt $((N + WARMUP)) ]; do sleep 0.05; done
-t2=$(date +%s.%N); cpu1=$(awk '{print $14+$15}' /proc/$PID/stat)
+t2=$(date +%s.%N); cpu1=$(cpu_ticks $PID)
 hz=$(getconf CLK_TCK)
 python3 - "$N" "$C" "$t0" "$t1" "$t2" "$cpu0" "$cpu1" "$hz" "$BIN" "$(cat "$CLIENT" 2>/dev/null || true)" <<'PY'
 import sys

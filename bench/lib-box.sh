@@ -42,3 +42,7 @@ bench_serve() {
     echo "portcullis did not start; see $BOX/serve.log" >&2
     return 1
 }
+
+# cpu_ticks PID: the CPU time (user + system, in clock ticks: getconf CLK_TCK) process PID has used so far, all
+# its threads together (/proc/PID/stat fields 14 and 15).
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }

@@ -46,9 +46,9 @@ print(f"{(sessions // conc) * conc * 9 / (time.time() - t0):.0f}")
 PY
 }
 flood 500 >/dev/null
-cpu0=$(awk '{print $14+$15}' /proc/$PID/stat)
+cpu0=$(cpu_ticks $PID)
 rate=$(flood "$SESSIONS")
-cpu1=$(awk '{print $14+$15}' /proc/$PID/stat)
+cpu1=$(cpu_ticks $PID)
 hz=$(getconf CLK_TCK)
 python3 -c "import sys; r,a,b,hz,n,bin=sys.argv[1:]; n=int(n)*9; print(f'{bin} refused_rcpt={r}/s cpu_per_refused_rcpt={(int(b)-int(a))*1e6/int(hz)/n:.0f}us')" \
     "$rate" "$cpu0" "$cpu1" "$hz" "$(( SESSIONS / CONC * CONC ))" "$BIN"
