@@ -5,7 +5,7 @@
 # Debian's exim4-daemon-light has no NTLM; exim4-daemon-heavy has the spa and cyrus_sasl
 # authenticators. It conflicts with postfix as a package, so it is unpacked with dpkg -x (as
 # ../shared/peers/relay-peers.sh does for the light daemon). Its libraries come from
-# tests/deps/audit-smtp.txt (libmariadb3, libspf2-2, libsasl2-modules for Cyrus's NTLM plugin).
+# tests/deps/audit-smtp.txt (libidn12, libmariadb3, libspf2-2, libsasl2-modules for Cyrus's NTLM plugin).
 #
 # The authenticator is cyrus_sasl with server_mech = ntlm: Cyrus's NTLM CHALLENGE carries the
 # server's host name as TargetName (what the check must find). Exim's own spa authenticator sends an
