@@ -66,6 +66,11 @@ public sealed record LimitsSection
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMinutes(5);
     /// <summary>RFC 5321 §4.5.3.2.5-6: 3 minutes per data block; the whole DATA phase is bounded by 10 minutes of idle.</summary>
     public TimeSpan DataTimeout { get; init; } = TimeSpan.FromMinutes(3);
+    /// <summary>
+    /// Under a connection flood (a listener at 80% of <see cref="MaxConnections"/>), the longest a client may keep
+    /// the server waiting before it is disconnected with 421 4.4.2; Postfix's stress-adaptive smtpd_timeout (10s).
+    /// </summary>
+    public TimeSpan StressTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }
 
 public sealed record RelaySection

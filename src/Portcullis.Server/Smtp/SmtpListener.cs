@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -10,7 +11,8 @@ namespace Portcullis.Server.Smtp;
 
 /// <summary>
 /// Accepts connections on one endpoint and runs a session for each, within the connection limits: in
-/// total and per client address (421 4.7.0 beyond them, so one client cannot take every slot).
+/// total and per client address (421 4.7.0 beyond them, so one client cannot take every slot). Near the total
+/// limit it is under stress (<see cref="ListenerStress"/>) and disconnects the clients that keep it waiting.
 /// </summary>
 public sealed partial class SmtpListener : IAsyncDisposable
 {
@@ -20,6 +22,11 @@ public sealed partial class SmtpListener : IAsyncDisposable
     private readonly ConcurrentDictionary<IPAddress, int> _perClient = new();
     private readonly ILogger _logger;
     private int _total;
+
+    /// <summary>Running sessions, for the stress sweep.</summary>
+    private readonly ConcurrentDictionary<SmtpSession, byte> _sessions = new();
+    private readonly ListenerStress _stress;
+    private int _stressed;
     private Task? _acceptLoop;
 
     /// <summary>Set by <see cref="StopAsync"/>; completed by the last session to end after it.</summary>
@@ -30,6 +37,7 @@ public sealed partial class SmtpListener : IAsyncDisposable
         _server = server;
         _kind = kind;
         _logger = server.Log;
+        _stress = new ListenerStress(server.Settings.Limits.MaxConnections);
         Endpoint = endpoint;
         _socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -93,7 +101,11 @@ public sealed partial class SmtpListener : IAsyncDisposable
             // Counted here, not in the session, so that StopAsync cannot miss a session that was accepted
             // but has not started yet. The session's own finally takes it off again: no continuation
             // queued to the thread pool per connection (a wake-up of a worker per message under load).
-            Interlocked.Increment(ref _total);
+            var connections = Interlocked.Increment(ref _total);
+            if (_stress.Enters(connections) && Interlocked.CompareExchange(ref _stressed, 1, 0) == 0)
+            {
+                _ = StressSweepAsync(connections);
+            }
             _ = HandleAsync(client);
         }
     }
@@ -142,7 +154,15 @@ public sealed partial class SmtpListener : IAsyncDisposable
                 return;
             }
             var session = new SmtpSession(_server, stream, remote, _kind, () => client.Available > 0);
-            await session.RunAsync().ConfigureAwait(false);
+            _sessions.TryAdd(session, 0);
+            try
+            {
+                await session.RunAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                _sessions.TryRemove(session, out _);
+            }
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
         {
@@ -162,6 +182,53 @@ public sealed partial class SmtpListener : IAsyncDisposable
             {
                 _perClient.TryRemove(new KeyValuePair<IPAddress, int>(address, 0));
             }
+        }
+    }
+
+    /// <summary>
+    /// Runs while the listener is under stress: disconnects every session that has waited for its client longer
+    /// than <c>limits.stress_timeout</c> (they answer 421 4.4.2 and log end=stress-timeout), until the
+    /// connections fall below <see cref="ListenerStress.LeaveBelow"/>.
+    /// </summary>
+    private async Task StressSweepAsync(int connections)
+    {
+        var limits = _server.Settings.Limits;
+        var name = _kind.ToString().ToLowerInvariant();
+        LogStress(name, connections, limits.MaxConnections, limits.StressTimeout.TotalSeconds);
+        var patience = (long)(limits.StressTimeout.TotalSeconds * Stopwatch.Frequency);
+        var interval = ListenerStress.SweepInterval(limits.StressTimeout);
+        var disconnected = 0;
+        try
+        {
+            while (true)
+            {
+                var deadline = Stopwatch.GetTimestamp() - patience;
+                foreach (var (session, _) in _sessions)
+                {
+                    if (session.ExpireIfWaitingSince(deadline))
+                    {
+                        disconnected++;
+                    }
+                }
+                var now = Volatile.Read(ref _total);
+                if (_stress.Leaves(now))
+                {
+                    // The next accept that reaches the threshold starts a new sweep.
+                    Volatile.Write(ref _stressed, 0);
+                    LogStressOver(name, now, disconnected);
+                    return;
+                }
+                await Task.Delay(interval, _server.Stopping).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The server is stopping; sessions get their 421 from the shutdown.
+        }
+        catch (Exception e)
+        {
+            Volatile.Write(ref _stressed, 0);
+            _logger.LogError(e, "stress sweep on {Listener} failed", name);
         }
     }
 
@@ -189,6 +256,12 @@ public sealed partial class SmtpListener : IAsyncDisposable
         _socket.Dispose();
         return ValueTask.CompletedTask;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "stress listener={Listener} connections={Connections} max_connections={Max}: clients that keep the server waiting longer than {Seconds}s are disconnected (limits.stress_timeout)")]
+    private partial void LogStress(string listener, int connections, int max, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "stress over listener={Listener} connections={Connections} disconnected={Disconnected}")]
+    private partial void LogStressOver(string listener, int connections, int disconnected);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "refused client={Client} rule=connection-limit reply=\"{Reply}\" total={Total} from_client={FromClient}")]
     private partial void LogLimit(string client, string reply, int total, int fromClient);

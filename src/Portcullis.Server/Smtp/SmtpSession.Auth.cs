@@ -64,7 +64,9 @@ public sealed partial class SmtpSession
     {
         await ReplyAsync(new SmtpReply(334, null, challenge is null ? "" : Convert.ToBase64String(Encoding.UTF8.GetBytes(challenge)))).ConfigureAwait(false);
         _timeout.CancelAfter(Limits.CommandTimeout);
+        BeginWaitingForClient();
         var line = await _input.ReadCommandAsync(MaxAuthLine, ct).ConfigureAwait(false);
+        EndWaitingForClient();
         if (line.Kind == LineKind.EndOfStream)
         {
             throw new IOException("client left during AUTH");

@@ -109,7 +109,7 @@ public sealed partial class SmtpSession
         }
         catch (OperationCanceledException)
         {
-            _endReason = "timeout";
+            _endReason = _stressExpired ? "stress-timeout" : "timeout";
             await TryReplyAsync(Replies.Timeout).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or AuthenticationException or ObjectDisposedException)
@@ -137,7 +137,9 @@ public sealed partial class SmtpSession
         {
             _timeout.CancelAfter(Limits.CommandTimeout);
             // Read up to the AUTH limit (RFC 4954 §4: 12288 octets); every other command keeps 512.
+            BeginWaitingForClient();
             var line = await _input.ReadCommandAsync(MaxAuthLine, ct).ConfigureAwait(false);
+            EndWaitingForClient();
             if (line.Kind == LineKind.Line && line.Text.Length + 2 > MaxCommandLine && !line.Text.StartsWith("AUTH ", StringComparison.OrdinalIgnoreCase))
             {
                 line = new CommandLine(LineKind.TooLong, "");
@@ -539,8 +541,10 @@ public sealed partial class SmtpSession
 
         _timeout.CancelAfter(Limits.DataTimeout);
         var receivedLength = buffer.WrittenCount;
-        var result = await _input.ReadDataAsync(buffer, Limits.MaxMessageSize + buffer.WrittenCount, MaxTextLine, ct, () => _timeout.CancelAfter(Limits.DataTimeout),
+        BeginWaitingForClient();
+        var result = await _input.ReadDataAsync(buffer, Limits.MaxMessageSize + buffer.WrittenCount, MaxTextLine, ct, DataArrived,
             replaceStrayLineEndings: _listener != ListenerKind.Mx).ConfigureAwait(false);
+        EndWaitingForClient();
         if (!result.Completed)
         {
             _endReason = "disconnected-in-data";
@@ -690,19 +694,23 @@ public sealed partial class SmtpSession
             LogRefusal("starttls-injection", Replies.ReadyForTls, $"discarded {dropped} plaintext bytes pipelined after STARTTLS");
         }
         var ssl = new SslStream(_network, leaveInnerStreamOpen: true);
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        // Its own 30 s bound, or less when the stress sweep ends the session's wait first.
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(_timeout.Token);
+        cts.CancelAfter(TimeSpan.FromSeconds(30));
         try
         {
+            BeginWaitingForClient();
             await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
             {
                 ServerCertificate = _server.Certificate,
                 ClientCertificateRequired = false,
                 CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
             }, cts.Token).ConfigureAwait(false);
+            EndWaitingForClient();
         }
         catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
         {
-            _endReason = "tls-handshake-failed";
+            _endReason = _stressExpired ? "stress-timeout" : "tls-handshake-failed";
             await ssl.DisposeAsync().ConfigureAwait(false);
             return false;
         }

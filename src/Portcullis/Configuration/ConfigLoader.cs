@@ -24,7 +24,7 @@ public static class ConfigLoader
         "tls:cert_file", "tls:key_file",
         "limits:max_message_size", "limits:max_recipients", "limits:max_errors",
         "limits:max_connections", "limits:max_connections_per_client",
-        "limits:command_timeout", "limits:data_timeout",
+        "limits:command_timeout", "limits:data_timeout", "limits:stress_timeout",
         "relay:trusted_networks",
         "delivery:relay_host", "delivery:relay_tls", "delivery:relay_username", "delivery:relay_password",
         "delivery:dns_servers", "delivery:mx_port", "delivery:retry_initial", "delivery:retry_max", "delivery:lifetime", "delivery:concurrency",
@@ -138,6 +138,7 @@ public static class ConfigLoader
             MaxConnectionsPerClient = (int)Long(c, "limits:max_connections_per_client", 50, 1, 1_000_000),
             CommandTimeout = Duration(c, "limits:command_timeout", TimeSpan.FromMinutes(5)),
             DataTimeout = Duration(c, "limits:data_timeout", TimeSpan.FromMinutes(3)),
+            StressTimeout = Duration(c, "limits:stress_timeout", TimeSpan.FromSeconds(10)),
         };
 
         var trusted = new List<IpNetwork>();
