@@ -69,6 +69,7 @@ public sealed record LimitsSection
     /// <summary>
     /// Under a connection flood (a listener at 80% of <see cref="MaxConnections"/>), the longest a client may keep
     /// the server waiting before it is disconnected with 421 4.4.2; Postfix's stress-adaptive smtpd_timeout (10s).
+    /// A message must also arrive at 500 octets/s on average beyond this grace (SmtpSession.MinDataRateUnderStress).
     /// </summary>
     public TimeSpan StressTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }

@@ -6,7 +6,8 @@ namespace Portcullis.Server.Smtp;
 /// five minutes per command, while real mail gets 421 at the door. Postfix answers with stress-adaptive
 /// behaviour (STRESS_README: smtpd_timeout drops from 300s to 10s when all smtpd processes are busy); so does
 /// Portcullis: from <see cref="EnterAt"/> connections on a listener, a client that keeps the server waiting
-/// longer than <c>limits.stress_timeout</c> is disconnected. Stress ends below <see cref="LeaveBelow"/>, half the
+/// longer than <c>limits.stress_timeout</c>, or sends its message slower than 500 octets/s on average beyond that
+/// grace, is disconnected. Stress ends below <see cref="LeaveBelow"/>, half the
 /// limit, so that it does not flap around one threshold.
 /// </summary>
 public readonly record struct ListenerStress(int MaxConnections)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 
 namespace Portcullis.Server.Smtp;
@@ -23,21 +24,51 @@ public sealed partial class SmtpSession
 
     private void BeginWaitingForClient() => Volatile.Write(ref _waitingSince, Stopwatch.GetTimestamp());
 
-    /// <summary>Bytes of a message arrived: a client sending steadily, however slowly, is not idle.</summary>
-    private void ClientMadeProgress()
+    /// <summary>
+    /// The lowest average rate, in octets per second, at which a message's bytes must arrive under stress once the
+    /// stress timeout's grace is spent (Postfix's smtpd_min_data_rate, applied by its stress-time per-request
+    /// deadline): a client that sends a byte every few seconds is not idle, but it must not hold a slot for hours.
+    /// </summary>
+    internal const int MinDataRateUnderStress = 500;
+
+    private ArrayBufferWriter<byte>? _data;
+    private long _dataStarted;
+    private int _dataStartLength;
+
+    /// <summary>The message's bytes are read into <paramref name="buffer"/> from now on.</summary>
+    private void BeginReadingData(ArrayBufferWriter<byte> buffer)
     {
-        var seen = Volatile.Read(ref _waitingSince);
-        if (seen > 0)
-        {
-            Interlocked.CompareExchange(ref _waitingSince, Stopwatch.GetTimestamp(), seen);
-        }
+        _data = buffer;
+        _dataStartLength = buffer.WrittenCount;
+        _dataStarted = Stopwatch.GetTimestamp();
+        Volatile.Write(ref _waitingSince, _dataStarted);
     }
 
-    /// <summary>Progress in DATA: each block restarts RFC 5321 §4.5.3.2.6's data block timeout and the stress sweep's count.</summary>
+    /// <summary>
+    /// Progress in DATA: each block restarts RFC 5321 §4.5.3.2.6's data block timeout, and moves the sweep's
+    /// clock on by the time the bytes so far earn at <see cref="MinDataRateUnderStress"/> (never past now).
+    /// </summary>
     private void DataArrived()
     {
         _timeout.CancelAfter(Limits.DataTimeout);
-        ClientMadeProgress();
+        var seen = Volatile.Read(ref _waitingSince);
+        if (seen <= 0 || _data is null)
+        {
+            return;
+        }
+        var now = Stopwatch.GetTimestamp();
+        var earned = (_data.WrittenCount - _dataStartLength) * Stopwatch.Frequency / MinDataRateUnderStress;
+        var since = Math.Min(now, _dataStarted + earned);
+        if (since > seen)
+        {
+            Interlocked.CompareExchange(ref _waitingSince, since, seen);
+        }
+    }
+
+    private void EndReadingData()
+    {
+        _data = null;
+        EndWaitingForClient();
     }
 
     /// <summary>

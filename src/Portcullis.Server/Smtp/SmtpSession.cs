@@ -541,10 +541,10 @@ public sealed partial class SmtpSession
 
         _timeout.CancelAfter(Limits.DataTimeout);
         var receivedLength = buffer.WrittenCount;
-        BeginWaitingForClient();
+        BeginReadingData(buffer);
         var result = await _input.ReadDataAsync(buffer, Limits.MaxMessageSize + buffer.WrittenCount, MaxTextLine, ct, DataArrived,
             replaceStrayLineEndings: _listener != ListenerKind.Mx).ConfigureAwait(false);
-        EndWaitingForClient();
+        EndReadingData();
         if (!result.Completed)
         {
             _endReason = "disconnected-in-data";

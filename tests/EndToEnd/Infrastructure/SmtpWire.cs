@@ -59,6 +59,9 @@ public sealed class SmtpWire : IAsyncDisposable
         }
     }
 
+    /// <summary>True when the server has sent something not read yet, or closed the connection.</summary>
+    public bool ServerHasSpoken => _tcp.Available > 0 || _tcp.Client.Poll(0, SelectMode.SelectRead);
+
     public async Task SendRawAsync(string bytes)
     {
         await _stream.WriteAsync(Encoding.Latin1.GetBytes(bytes));

@@ -6,12 +6,13 @@ namespace Portcullis.EndToEnd.Tests.Server;
 
 /// <summary>
 /// A connection flood: near max_connections the listener disconnects clients that keep it waiting longer than
-/// limits.stress_timeout (Postfix's stress-adaptive smtpd_timeout), and leaves clients that are talking alone.
+/// limits.stress_timeout (Postfix's stress-adaptive smtpd_timeout) or that send a message slower than 500 octets/s
+/// on average (its smtpd_min_data_rate), and leaves clients that are talking alone.
 /// </summary>
 public sealed class StressTests
 {
     [Fact]
-    public async Task Under_a_connection_flood_clients_idle_longer_than_the_stress_timeout_get_421_4_4_2_and_talking_ones_stay()
+    public async Task Under_a_connection_flood_idle_and_dribbling_clients_get_421_4_4_2_and_talking_ones_stay()
     {
         await using var server = await ServerInstance.StartAsync("[limits]\nmax_connections = 10\nstress_timeout = \"1s\"\n");
         var all = new List<SmtpWire>();
@@ -31,17 +32,30 @@ public sealed class StressTests
             }
             Assert.DoesNotContain("stress listener=", server.ServerLog);
 
-            // A client that sends its message one line every 300 ms: slow, but never idle for a second.
+            // A client that sends its message a 1000-octet line every 300 ms (3 KB/s): slow, but never idle for
+            // a second and above the 500 octets/s a message must average under stress.
             var slow = await server.ConnectAsync();
             all.Add(slow);
-            await slow.CommandAsync("EHLO slow.example.net");
-            Assert.Equal(250, (await slow.CommandAsync("MAIL FROM:<s@slow.example.net>")).Code);
-            Assert.Equal(250, (await slow.CommandAsync("RCPT TO:<alice@example.test>")).Code);
-            Assert.Equal(354, (await slow.CommandAsync("DATA")).Code);
+            await StartDataAsync(slow, "slow.example.net");
             await slow.SendRawAsync("Subject: slow but steady\r\n\r\n");
 
-            // The flood: five more idle connections make eight of ten.
-            for (var i = 0; i < 5; i++)
+            // A client that sends its message one octet every 200 ms: never idle for a second either, but at
+            // 5 octets/s it would hold its slot for hours.
+            var dribbler = await server.ConnectAsync();
+            all.Add(dribbler);
+            await StartDataAsync(dribbler, "dribble.example.net");
+            var dribbling = Task.Run(async () =>
+            {
+                for (var i = 0; i < 40 && !dribbler.ServerHasSpoken; i++)
+                {
+                    await dribbler.SendRawAsync("x");
+                    await Task.Delay(200);
+                }
+                return await dribbler.ReadAsync(1000);
+            });
+
+            // The flood: four more idle connections make eight of ten.
+            for (var i = 0; i < 4; i++)
             {
                 all.Add(await server.ConnectAsync());
             }
@@ -51,7 +65,7 @@ public sealed class StressTests
             {
                 for (var i = 0; i < 10; i++)
                 {
-                    await slow.SendRawAsync($"line {i}\r\n");
+                    await slow.SendRawAsync($"line {i} {new string('x', 990)}\r\n");
                     await Task.Delay(300);
                 }
                 await slow.SendRawAsync(".\r\n");
@@ -67,10 +81,14 @@ public sealed class StressTests
                 Assert.Equal("421 4.4.2", $"{r.Code} {r.Enhanced}");
             }
             Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(4));
+            var dribbled = await dribbling;
+            Assert.Equal("421 4.4.2", $"{dribbled.Code} {dribbled.Enhanced}");
+            Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(4));
 
             var end = await sending;
             Assert.Equal(250, end.Code);
             var delivered = await server.WaitForMessagesAsync("alice", 1);
+            Assert.Single(delivered);
             Assert.Contains("line 9", Encoding.UTF8.GetString(File.ReadAllBytes(delivered[0])));
             Assert.Equal(250, (await slow.CommandAsync("NOOP")).Code);
             Assert.Contains("end=stress-timeout", server.ServerLog);
@@ -90,5 +108,13 @@ public sealed class StressTests
                 await c.DisposeAsync();
             }
         }
+    }
+
+    private static async Task StartDataAsync(SmtpWire c, string helo)
+    {
+        await c.CommandAsync($"EHLO {helo}");
+        Assert.Equal(250, (await c.CommandAsync($"MAIL FROM:<s@{helo}>")).Code);
+        Assert.Equal(250, (await c.CommandAsync("RCPT TO:<alice@example.test>")).Code);
+        Assert.Equal(354, (await c.CommandAsync("DATA")).Code);
     }
 }
