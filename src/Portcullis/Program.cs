@@ -28,12 +28,13 @@ public static class Program
             return 2;
         }
         // serve handles SIGTERM and Ctrl-C itself and bounds its own stop; every other command gets
-        // System.CommandLine's handling (its token is cancelled, and the process ends two seconds later).
-        var invocation = new InvocationConfiguration();
-        if (parsed.CommandResult.Command.Name == ServeCommand.Name)
+        // System.CommandLine's handling: its token is cancelled, and the process is ended if the command has not
+        // returned 10 seconds later. (Its default, two seconds, cut scans short on a busy machine before they
+        // had written their last checkpoint and the "--resume FILE" line.)
+        var invocation = new InvocationConfiguration
         {
-            invocation.ProcessTerminationTimeout = null;
-        }
+            ProcessTerminationTimeout = parsed.CommandResult.Command.Name == ServeCommand.Name ? null : TimeSpan.FromSeconds(10),
+        };
         return await parsed.InvokeAsync(invocation).ConfigureAwait(false);
     }
 }

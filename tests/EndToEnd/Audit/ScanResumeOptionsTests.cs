@@ -36,8 +36,10 @@ public class ScanResumeOptionsTests
                 {
                     await intr!.WaitForExitAsync();
                 }
+                var stopping = Stopwatch.StartNew();
                 await first.WaitForExitAsync(TimeSpan.FromSeconds(20));
-                Assert.Contains("--resume " + journal, first.StandardError, StringComparison.Ordinal);
+                Assert.True(first.StandardError.Contains("--resume " + journal, StringComparison.Ordinal),
+                    $"exit {first.ExitCode} {stopping.Elapsed.TotalSeconds:F1} s after SIGINT\n{first.StandardError}");
             }
             var lines = await File.ReadAllLinesAsync(journal);
             Assert.DoesNotContain(lines, l => l.Contains("\"type\":\"discovery\"", StringComparison.Ordinal));
