@@ -8,7 +8,19 @@ bash scripts/install-test-deps.sh
 # Test projects run one after another (-m:1 keeps the shared loopback peers out of each other's way);
 # inside a project, xunit runs test classes in parallel.
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# The shared relay peers (../shared/peers/relay-peers.sh: Postfix, Exim, OpenSMTPD and a sink on 127.0.0.x) are
+# started by the first test that needs them and shared by the rest. When this run started them, it stops them
+# at the end (relay-peers-stop.sh stops exactly what relay-peers.sh started), so the suite leaves nothing running.
+peers=${PEERS:-$(pwd)/../shared/peers}
+relay_peers_were_up=0
+(exec 3<>/dev/tcp/127.0.0.21/25) 2>/dev/null && relay_peers_were_up=1
+finish() {
+    rm -f "$log"
+    if [ "$relay_peers_were_up" = 0 ] && [ -f "$peers/relay-peers-stop.sh" ]; then
+        bash "$peers/relay-peers-stop.sh" >/dev/null 2>&1 || true
+    fi
+}
+trap finish EXIT
 status=0
 dotnet test Portcullis.sln -c Release -m:1 --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || status=$?
 # One closing line for the whole run, summed over the test assemblies' "Total tests" blocks.
