@@ -35,10 +35,12 @@ ADDR=127.0.0.1
 PORT=2525
 mkdir -p "$OUT"
 RESULTS=$OUT/accept-$(date +%Y%m%d-%H%M%S).csv
-# The last four columns (Portcullis's runs): its CPU (user+system) per message, and the machine's idle, iowait and
-# steal time (a busy hypervisor) while smtp-source ran, in % of all CPUs: a run that was slowed by something
-# outside the benchmark shows there.
-echo "target,conc,round,n,accept_s,accept_rps,deliv_s,deliv_rps,peak_rss_mb,cpu_ms_per_msg,idle_pct,iowait_pct,steal_pct" >"$RESULTS"
+# The last five columns (Portcullis's runs): its CPU (user+system) per message, the machine's idle, iowait and
+# steal time (a busy hypervisor) while smtp-source ran, in % of all CPUs (a run that was slowed by something
+# outside the benchmark shows there), and the share of the server's own CPU spent in the kernel (when a run
+# needs more CPU per message than the others, this says whether the kernel's side, the file system and the
+# sockets, or the server's own code grew).
+echo "target,conc,round,n,accept_s,accept_rps,deliv_s,deliv_rps,peak_rss_mb,cpu_ms_per_msg,idle_pct,iowait_pct,steal_pct,kernel_pct_of_cpu" >"$RESULTS"
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 now() { date +%s.%N; }
@@ -95,11 +97,11 @@ run_portcullis() {
     start_portcullis
     local maildir=$BOX/data/mail/example.test/bench/Maildir/new
     local t0 t1 t2 n=0 peak=0 cpu0 cpu1 stat0 stat1
-    cpu0=$(cpu_ticks $PID); stat0=$(grep '^cpu ' /proc/stat)
+    cpu0=$(cpu_split $PID); stat0=$(grep '^cpu ' /proc/stat)
     t0=$(now)
     smtp-source -s "$c" -m "$N" -l "$SIZE" -f bench@source.test -t bench@example.test -M source.test "$ADDR:$PORT"
     t1=$(now)
-    cpu1=$(cpu_ticks $PID); stat1=$(grep '^cpu ' /proc/stat)
+    cpu1=$(cpu_split $PID); stat1=$(grep '^cpu ' /proc/stat)
     local deadline=$(( $(date +%s) + 900 ))
     while [ "$(date +%s)" -lt $deadline ]; do
         n=$(find "$maildir" -maxdepth 1 -type f 2>/dev/null | wc -l)
@@ -113,12 +115,14 @@ run_portcullis() {
 import sys
 c, r, n, t0, t1, t2, p, cpu0, cpu1, hz, s0, s1 = sys.argv[1:]
 n = int(n); a = float(t1) - float(t0); d = float(t2) - float(t0)
-cpu_ms = (int(cpu1) - int(cpu0)) * 1000 / int(hz) / n
+(u0, k0), (u1, k1) = [map(int, x.split()) for x in (cpu0, cpu1)]
+cpu_ms = (u1 - u0 + k1 - k0) * 1000 / int(hz) / n
+kernel = 100 * (k1 - k0) / max(1, u1 - u0 + k1 - k0)
 # /proc/stat "cpu" line: user nice system idle iowait irq softirq steal ...
 f0, f1 = [list(map(int, x.split()[1:9])) for x in (s0, s1)]
 dt = [b - a for a, b in zip(f0, f1)]
 tot = max(1, sum(dt))
-print(f"portcullis,{c},{r},{n},{a:.3f},{n/a:.1f},{d:.3f},{n/d:.1f},{p},{cpu_ms:.2f},{100*dt[3]/tot:.1f},{100*dt[4]/tot:.1f},{100*dt[7]/tot:.1f}")
+print(f"portcullis,{c},{r},{n},{a:.3f},{n/a:.1f},{d:.3f},{n/d:.1f},{p},{cpu_ms:.2f},{100*dt[3]/tot:.1f},{100*dt[4]/tot:.1f},{100*dt[7]/tot:.1f},{kernel:.0f}")
 PY
     tail -1 "$RESULTS" >&2
     stop_portcullis
@@ -131,7 +135,7 @@ run_postfix() {
     set_aside /var/mail/vhosts/example.test
     TARGETS=postfix CONCS=$c RUNS=1 N=$N SIZE=$SIZE OUTDIR=$pfout bash "$PEERS/postfix-baseline.sh" >"$pfout/summary.txt"
     # target,conc,run,n,size,accept_s,accept_rps,deliv_s,deliv_rps,...
-    awk -F, -v r="$r" 'NR>1 && $1=="postfix" {print "postfix," $2 "," r "," $4 "," $6 "," $7 "," $8 "," $9 ",,,,,"}' "$pfout"/postfix-baseline-*.csv >>"$RESULTS"
+    awk -F, -v r="$r" 'NR>1 && $1=="postfix" {print "postfix," $2 "," r "," $4 "," $6 "," $7 "," $8 "," $9 ",,,,,,"}' "$pfout"/postfix-baseline-*.csv >>"$RESULTS"
     tail -1 "$RESULTS" >&2
 }
 
@@ -145,7 +149,7 @@ run_sink() { # the ceiling: smtp-sink accepts and discards (no disk, no parsing 
     t0=$(now)
     smtp-source -s "$c" -m "$N" -l "$SIZE" -f bench@source.test -t bench@example.test -M source.test 127.0.0.1:2626
     t1=$(now)
-    python3 -c "import sys; c,r,n,t0,t1=sys.argv[1:]; n=int(n); a=float(t1)-float(t0); print(f'smtp-sink,{c},{r},{n},{a:.3f},{n/a:.1f},,,,,,,')" "$c" "$r" "$N" "$t0" "$t1" >>"$RESULTS"
+    python3 -c "import sys; c,r,n,t0,t1=sys.argv[1:]; n=int(n); a=float(t1)-float(t0); print(f'smtp-sink,{c},{r},{n},{a:.3f},{n/a:.1f},,,,,,,,')" "$c" "$r" "$N" "$t0" "$t1" >>"$RESULTS"
     tail -1 "$RESULTS" >&2
 }
 

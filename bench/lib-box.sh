@@ -43,6 +43,7 @@ bench_serve() {
     return 1
 }
 
-# cpu_ticks PID: the CPU time (user + system, in clock ticks: getconf CLK_TCK) process PID has used so far, all
-# its threads together (/proc/PID/stat fields 14 and 15).
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+# cpu_split PID: the CPU time process PID has used so far in user mode and in the kernel ("USER SYSTEM", in clock
+# ticks: getconf CLK_TCK), all its threads together (/proc/PID/stat fields 14 and 15); cpu_ticks PID: their sum.
+cpu_split() { awk '{print $14, $15}' "/proc/$1/stat"; }
+cpu_ticks() { cpu_split "$1" | awk '{print $1+$2}'; }
