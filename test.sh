@@ -11,7 +11,7 @@ log=$(mktemp)
 # The shared relay peers (../shared/peers/relay-peers.sh: Postfix, Exim, OpenSMTPD and a sink on 127.0.0.x) are
 # started by the first test that needs them and shared by the rest. When this run started them, it stops them
 # at the end (relay-peers-stop.sh stops exactly what relay-peers.sh started), so the suite leaves nothing running.
-peers=${PEERS:-$(pwd)/../shared/peers}
+peers=$(pwd)/../shared/peers  # where the tests find them (tests/EndToEnd/Infrastructure/Paths.cs, SharedPeers)
 relay_peers_were_up=0
 (exec 3<>/dev/tcp/127.0.0.21/25) 2>/dev/null && relay_peers_were_up=1
 finish() {
