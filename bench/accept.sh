@@ -39,8 +39,10 @@ RESULTS=$OUT/accept-$(date +%Y%m%d-%H%M%S).csv
 # steal time (a busy hypervisor) while smtp-source ran, in % of all CPUs (a run that was slowed by something
 # outside the benchmark shows there), and the share of the server's own CPU spent in the kernel (when a run
 # needs more CPU per message than the others, this says whether the kernel's side, the file system and the
-# sockets, or the server's own code grew).
-echo "target,conc,round,n,accept_s,accept_rps,deliv_s,deliv_rps,peak_rss_mb,cpu_ms_per_msg,idle_pct,iowait_pct,steal_pct,kernel_pct_of_cpu" >"$RESULTS"
+# sockets, or the server's own code grew). Then how fast the CPUs were just before the run (cpu_probe_ms in
+# lib-box.sh: a fixed loop on every CPU, in ms; higher is slower): the same code needs more CPU per message when
+# the host is busy, and steal does not always show it.
+echo "target,conc,round,n,accept_s,accept_rps,deliv_s,deliv_rps,peak_rss_mb,cpu_ms_per_msg,idle_pct,iowait_pct,steal_pct,kernel_pct_of_cpu,cpu_probe_ms" >"$RESULTS"
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 now() { date +%s.%N; }
@@ -93,7 +95,9 @@ start_portcullis() {
 }
 
 run_portcullis() {
-    local c=$1 r=$2
+    local c=$1 r=$2 probe
+    # Before the server starts: its start-up compiles in the background for a few seconds.
+    probe=$(cpu_probe_ms)
     start_portcullis
     local maildir=$BOX/data/mail/example.test/bench/Maildir/new
     local t0 t1 t2 n=0 peak=0 cpu0 cpu1 stat0 stat1
@@ -111,9 +115,9 @@ run_portcullis() {
     t2=$(now)
     peak=$(awk '/^VmHWM/{printf "%.0f", $2/1024}' /proc/$PID/status)
     [ "$n" -eq "$N" ] || log "WARNING: only $n of $N messages in $maildir"
-    python3 - "$c" "$r" "$N" "$t0" "$t1" "$t2" "$peak" "$cpu0" "$cpu1" "$(getconf CLK_TCK)" "$stat0" "$stat1" >>"$RESULTS" <<'PY'
+    python3 - "$c" "$r" "$N" "$t0" "$t1" "$t2" "$peak" "$cpu0" "$cpu1" "$(getconf CLK_TCK)" "$stat0" "$stat1" "$probe" >>"$RESULTS" <<'PY'
 import sys
-c, r, n, t0, t1, t2, p, cpu0, cpu1, hz, s0, s1 = sys.argv[1:]
+c, r, n, t0, t1, t2, p, cpu0, cpu1, hz, s0, s1, probe = sys.argv[1:]
 n = int(n); a = float(t1) - float(t0); d = float(t2) - float(t0)
 (u0, k0), (u1, k1) = [map(int, x.split()) for x in (cpu0, cpu1)]
 cpu_ms = (u1 - u0 + k1 - k0) * 1000 / int(hz) / n
@@ -122,7 +126,7 @@ kernel = 100 * (k1 - k0) / max(1, u1 - u0 + k1 - k0)
 f0, f1 = [list(map(int, x.split()[1:9])) for x in (s0, s1)]
 dt = [b - a for a, b in zip(f0, f1)]
 tot = max(1, sum(dt))
-print(f"portcullis,{c},{r},{n},{a:.3f},{n/a:.1f},{d:.3f},{n/d:.1f},{p},{cpu_ms:.2f},{100*dt[3]/tot:.1f},{100*dt[4]/tot:.1f},{100*dt[7]/tot:.1f},{kernel:.0f}")
+print(f"portcullis,{c},{r},{n},{a:.3f},{n/a:.1f},{d:.3f},{n/d:.1f},{p},{cpu_ms:.2f},{100*dt[3]/tot:.1f},{100*dt[4]/tot:.1f},{100*dt[7]/tot:.1f},{kernel:.0f},{probe}")
 PY
     tail -1 "$RESULTS" >&2
     stop_portcullis
@@ -135,7 +139,7 @@ run_postfix() {
     set_aside /var/mail/vhosts/example.test
     TARGETS=postfix CONCS=$c RUNS=1 N=$N SIZE=$SIZE OUTDIR=$pfout bash "$PEERS/postfix-baseline.sh" >"$pfout/summary.txt"
     # target,conc,run,n,size,accept_s,accept_rps,deliv_s,deliv_rps,...
-    awk -F, -v r="$r" 'NR>1 && $1=="postfix" {print "postfix," $2 "," r "," $4 "," $6 "," $7 "," $8 "," $9 ",,,,,,"}' "$pfout"/postfix-baseline-*.csv >>"$RESULTS"
+    awk -F, -v r="$r" 'NR>1 && $1=="postfix" {print "postfix," $2 "," r "," $4 "," $6 "," $7 "," $8 "," $9 ",,,,,,,"}' "$pfout"/postfix-baseline-*.csv >>"$RESULTS"
     tail -1 "$RESULTS" >&2
 }
 
@@ -149,7 +153,7 @@ run_sink() { # the ceiling: smtp-sink accepts and discards (no disk, no parsing 
     t0=$(now)
     smtp-source -s "$c" -m "$N" -l "$SIZE" -f bench@source.test -t bench@example.test -M source.test 127.0.0.1:2626
     t1=$(now)
-    python3 -c "import sys; c,r,n,t0,t1=sys.argv[1:]; n=int(n); a=float(t1)-float(t0); print(f'smtp-sink,{c},{r},{n},{a:.3f},{n/a:.1f},,,,,,,,')" "$c" "$r" "$N" "$t0" "$t1" >>"$RESULTS"
+    python3 -c "import sys; c,r,n,t0,t1=sys.argv[1:]; n=int(n); a=float(t1)-float(t0); print(f'smtp-sink,{c},{r},{n},{a:.3f},{n/a:.1f},,,,,,,,,')" "$c" "$r" "$N" "$t0" "$t1" >>"$RESULTS"
     tail -1 "$RESULTS" >&2
 }
 
@@ -174,7 +178,7 @@ def runs(target, conc):
     return {r['round']: r for r in rows if r['target'] == target and r['conc'] == conc}
 def med(cells, key):
     return statistics.median(float(c[key]) for c in cells.values())
-print(f"\n{'sessions':>8} | {'Postfix acc/s':>13} | {'Portcullis acc/s':>16} | {'ratio':>5} | {'round ratios':>17} | {'Postfix dlv/s':>13} | {'Portcullis dlv/s':>16} | {'ratio':>5} | {'peak RSS MB':>11} | {'smtp-sink acc/s':>15} | {'Portcullis/sink':>15} | {'max steal %':>11}")
+print(f"\n{'sessions':>8} | {'Postfix acc/s':>13} | {'Portcullis acc/s':>16} | {'ratio':>5} | {'round ratios':>17} | {'Postfix dlv/s':>13} | {'Portcullis dlv/s':>16} | {'ratio':>5} | {'peak RSS MB':>11} | {'smtp-sink acc/s':>15} | {'Portcullis/sink':>15} | {'max steal %':>11} | {'CPU ms/msg':>10} | {'probe ms':>8}")
 for conc in sorted({r['conc'] for r in rows}, key=int):
     p, q, k = runs('postfix', conc), runs('portcullis', conc), runs('smtp-sink', conc)
     if not p or not q:
@@ -185,9 +189,13 @@ for conc in sorted({r['conc'] for r in rows}, key=int):
     rss = max(int(c['peak_rss_mb']) for c in q.values())
     sink = f"{med(k, 'accept_rps'):15.1f} | {qa / med(k, 'accept_rps'):15.2f}" if k else f"{'-':>15} | {'-':>15}"
     steal = max(float(c['steal_pct']) for c in q.values())
-    print(f"{conc:>8} | {pa:13.1f} | {qa:16.1f} | {qa / pa:5.2f} | {spread:>17} | {pd:13.1f} | {qd:16.1f} | {qd / pd:5.2f} | {rss:>11} | {sink} | {steal:11.1f}")
+    cpu = med(q, 'cpu_ms_per_msg')
+    probe = f"{med(q, 'cpu_probe_ms'):8.0f}" if all(c.get('cpu_probe_ms') for c in q.values()) else f"{'-':>8}"
+    print(f"{conc:>8} | {pa:13.1f} | {qa:16.1f} | {qa / pa:5.2f} | {spread:>17} | {pd:13.1f} | {qd:16.1f} | {qd / pd:5.2f} | {rss:>11} | {sink} | {steal:11.1f} | {cpu:10.2f} | {probe}")
 print(f"\nMedians of {max(len(runs('portcullis', c)) for c in {r['conc'] for r in rows})} rounds; N={rows[0]['n']} messages of 5 KB per run, one message per connection (smtp-source).")
 print(f"Round ratios: Portcullis/Postfix accepted, lowest-highest (rounds). Peak RSS: the highest of the rounds. Max steal: the")
 print(f"highest share of the CPUs the hypervisor took during a Portcullis run (a few % is usual here; more slows both servers).")
+print(f"CPU ms/msg: Portcullis's CPU per message (median). Probe ms: a fixed loop on every CPU just before each Portcullis run")
+print(f"(median; higher means slower CPUs: the same code then needs more CPU per message).")
 print(f"Raw, with each run's CPU per message, idle, iowait and steal: {sys.argv[1]}")
 PY

@@ -47,3 +47,16 @@ bench_serve() {
 # ticks: getconf CLK_TCK), all its threads together (/proc/PID/stat fields 14 and 15); cpu_ticks PID: their sum.
 cpu_split() { awk '{print $14, $15}' "/proc/$1/stat"; }
 cpu_ticks() { cpu_split "$1" | awk '{print $1+$2}'; }
+
+# cpu_probe_ms: how fast this machine's CPUs are at this moment, as the wall time in ms of a fixed user-mode
+# workload (a 3,000,000-step mawk loop, no system calls) run on every CPU at once. Why: on this VM the CPU time a
+# message costs moved from 0.42 to 1.07 ms between hours with the same code while steal stayed at 1-2% (a host
+# thread busy beside ours slows us without counting as steal), so each run records the speed it ran at.
+cpu_probe_ms() {
+    local t0 t1 pids=() i
+    t0=$(date +%s%N)
+    for i in $(seq "$(nproc)"); do awk 'BEGIN { for (i = 0; i < 3e6; i++) s += i * i % 7 }' & pids+=($!); done
+    wait "${pids[@]}"
+    t1=$(date +%s%N)
+    echo $(( (t1 - t0) / 1000000 ))
+}
