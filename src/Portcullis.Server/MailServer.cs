@@ -24,6 +24,7 @@ public sealed class MailServer : IAsyncDisposable
     private IDirectoryStore? _directory;
     private IMessageQueue? _queue;
     private InlineLocalDelivery? _inline;
+    private readonly Telemetry.ServerMetrics _metrics = new();
 
     public MailServer(PortcullisSettings settings, ILoggerFactory loggers)
     {
@@ -75,6 +76,7 @@ public sealed class MailServer : IAsyncDisposable
             Stopping = _stopping.Token,
             SignOutbound = new Dkim.DkimSigning(_settings.Storage.DataDir).Sign,
             InlineDelivery = _inline,
+            Metrics = _metrics,
             FindCredential = async (user, token) =>
             {
                 try
@@ -105,11 +107,16 @@ public sealed class MailServer : IAsyncDisposable
         }
 
         var local = new LocalDeliveryAgent(_queue, new MaildirMailboxDelivery(maildirs, _settings.Server.Hostname), _loggers.CreateLogger("portcullis.delivery"),
-            _settings.Server.Hostname, _settings.Delivery.Lifetime, () => snapshots.Current);
+            _settings.Server.Hostname, _settings.Delivery.Lifetime, () => snapshots.Current, _metrics);
         _background.Add(local.RunAsync(_stopping.Token));
-        var remote = new Remote.RemoteDeliveryAgent(_queue, _settings, () => snapshots.Current, _loggers.CreateLogger("portcullis.delivery.remote"));
+        var remote = new Remote.RemoteDeliveryAgent(_queue, _settings, () => snapshots.Current, _loggers.CreateLogger("portcullis.delivery.remote"), _metrics);
         _background.Add(remote.RunAsync(_stopping.Token));
 
+        _metrics.ObserveListeners(() => _listeners.Select(l => (l.Kind, l.ActiveSessions, l.UnderStress)));
+        var queue = _queue;
+        // Gauges are read synchronously by the exporter's scrape thread (never a session's); the count is one
+        // indexed SELECT on the queue's read connection.
+        _metrics.ObserveQueue(() => queue.CountAsync(CancellationToken.None).GetAwaiter().GetResult());
         foreach (var l in _listeners)
         {
             l.Start();
@@ -148,5 +155,6 @@ public sealed class MailServer : IAsyncDisposable
             await _directory.DisposeAsync().ConfigureAwait(false);
         }
         _stopping.Dispose();
+        _metrics.Dispose();
     }
 }

@@ -43,6 +43,8 @@ public sealed record ListenersSection
     public IPEndPoint? Submission { get; init; }
     /// <summary>Submission with implicit TLS (RFC 8314, port 465).</summary>
     public IPEndPoint? Submissions { get; init; }
+    /// <summary>HTTP endpoint serving Prometheus metrics at /metrics; null (the default) serves none.</summary>
+    public IPEndPoint? Metrics { get; init; }
 }
 
 public sealed record TlsSection

@@ -14,7 +14,8 @@ namespace Portcullis.Server.Delivery;
 /// <paramref name="lifetime"/> (delivery.lifetime); then the recipient fails with 4.4.7 and the sender gets
 /// a bounce, as for remote recipients (RFC 5321 §4.5.4.1).
 /// </summary>
-public sealed partial class LocalDeliveryAgent(IMessageQueue queue, IMailboxDelivery mailboxes, ILogger logger, string hostname, TimeSpan lifetime, Func<DirectorySnapshot> directory)
+public sealed partial class LocalDeliveryAgent(IMessageQueue queue, IMailboxDelivery mailboxes, ILogger logger, string hostname, TimeSpan lifetime, Func<DirectorySnapshot> directory,
+    Telemetry.ServerMetrics? metrics = null)
 {
     private const int BatchSize = 256;
     private static readonly TimeSpan GatherDelay = TimeSpan.FromMilliseconds(100);
@@ -44,6 +45,7 @@ public sealed partial class LocalDeliveryAgent(IMessageQueue queue, IMailboxDeli
                 foreach (var r in results)
                 {
                     var w = byKey[(r.MessageId, r.RecipientIndex)];
+                    metrics?.Delivery(Telemetry.DeliveryAgentKind.Local, r.Outcome);
                     if (r.Outcome == AttemptOutcome.Delivered)
                     {
                         LogDelivered(QueueIdGenerator.Format(r.MessageId), w.Address, r.Detail ?? "");

@@ -37,9 +37,11 @@ public sealed partial class RemoteDeliveryAgent
     private readonly SemaphoreSlim _slots;
     private readonly Dictionary<string, List<DestinationJob>> _jobs = new(StringComparer.Ordinal);
     private readonly List<Task> _running = [];
+    private readonly Telemetry.ServerMetrics? _metrics;
 
-    public RemoteDeliveryAgent(IMessageQueue queue, PortcullisSettings settings, Func<DirectorySnapshot> directory, ILogger logger)
+    public RemoteDeliveryAgent(IMessageQueue queue, PortcullisSettings settings, Func<DirectorySnapshot> directory, ILogger logger, Telemetry.ServerMetrics? metrics = null)
     {
+        _metrics = metrics;
         _queue = queue;
         _settings = settings;
         _directory = directory;
@@ -252,6 +254,7 @@ public sealed partial class RemoteDeliveryAgent
             {
                 results.Add(new AttemptResult(w.MessageId, w.RecipientIndex, AttemptOutcome.Delivered, a.Reply));
                 LogDelivered(id, w.Address, a.Reply ?? "");
+                _metrics?.Delivery(Telemetry.DeliveryAgentKind.Remote, AttemptOutcome.Delivered);
                 if (!a.NextHopTakesDsn && SuccessReport.Wanted(w))
                 {
                     relayed.Add((w, SuccessReport.Relayed(w, a.RemoteMta ?? "", a.Reply ?? "250", now)));
@@ -270,9 +273,11 @@ public sealed partial class RemoteDeliveryAgent
                 var retryAt = now + RetrySchedule.Delay(w.Attempts, _settings.Delivery);
                 results.Add(new AttemptResult(w.MessageId, w.RecipientIndex, AttemptOutcome.Deferred, failure.ToString(), retryAt));
                 LogDeferred(id, w.Address, failure.Status, failure.ToString(), retryAt);
+                _metrics?.Delivery(Telemetry.DeliveryAgentKind.Remote, AttemptOutcome.Deferred);
                 continue;
             }
             results.Add(new AttemptResult(w.MessageId, w.RecipientIndex, AttemptOutcome.Failed, failure.ToString()));
+            _metrics?.Delivery(Telemetry.DeliveryAgentKind.Remote, AttemptOutcome.Failed);
             var reported = BounceReport.MayReport(w);
             LogFailed(id, w.Address, failure.Status, failure.ToString(), reported ? "bounce to <" + w.Sender + ">" : "no bounce (" + (w.Sender.Length == 0 || w.IsBounce ? "message is a bounce" : "NOTIFY") + ")");
             if (reported)

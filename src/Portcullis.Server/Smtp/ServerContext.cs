@@ -38,4 +38,6 @@ public sealed class ServerContext(PortcullisSettings settings, Func<DirectorySna
     /// null: every message goes through the queue.
     /// </summary>
     public Delivery.InlineLocalDelivery? InlineDelivery { get; init; }
+    /// <summary>Counters for monitoring (exported when listeners.metrics is set).</summary>
+    public Telemetry.ServerMetrics Metrics { get; init; } = new();
 }

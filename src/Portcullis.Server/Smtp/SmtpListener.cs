@@ -56,15 +56,17 @@ public sealed partial class SmtpListener : IAsyncDisposable
     private static string BindFailure(ListenerKind kind, IPEndPoint endpoint, SocketException e)
     {
         var key = "listeners." + kind.ToString().ToLowerInvariant();
-        var why = e.SocketErrorCode switch
-        {
-            SocketError.AddressAlreadyInUse => "address already in use: another server listens there (stop it, or choose another port)",
-            SocketError.AccessDenied => "permission denied: ports below 1024 need root or CAP_NET_BIND_SERVICE",
-            SocketError.AddressNotAvailable => "address not available: it is not an address of this machine",
-            _ => e.Message,
-        };
-        return $"{key} ({endpoint}): {why}";
+        return $"{key} ({endpoint}): {BindFailureReason(e.SocketErrorCode, e.Message)}";
     }
+
+    /// <summary>Why a listening socket could not be bound, in the administrator's terms (also used for listeners.metrics).</summary>
+    public static string BindFailureReason(SocketError error, string message) => error switch
+    {
+        SocketError.AddressAlreadyInUse => "address already in use: another server listens there (stop it, or choose another port)",
+        SocketError.AccessDenied => "permission denied: ports below 1024 need root or CAP_NET_BIND_SERVICE",
+        SocketError.AddressNotAvailable => "address not available: it is not an address of this machine",
+        _ => message,
+    };
 
     public IPEndPoint Endpoint { get; }
 
@@ -72,6 +74,9 @@ public sealed partial class SmtpListener : IAsyncDisposable
 
     /// <summary>Sessions still running (for shutdown).</summary>
     public int ActiveSessions => Volatile.Read(ref _total);
+
+    /// <summary>True while the listener is under stress (see <see cref="ListenerStress"/>).</summary>
+    public bool UnderStress => Volatile.Read(ref _stressed) == 1;
 
     public void Start() => _acceptLoop = AcceptLoopAsync();
 
@@ -150,6 +155,7 @@ public sealed partial class SmtpListener : IAsyncDisposable
             {
                 var reply = total > _server.Settings.Limits.MaxConnections ? Replies.TooManyConnections : Replies.TooManyConnectionsFromYou;
                 LogLimit(remote.ToString(), reply.ToString(), total, mine);
+                _server.Metrics.Refused(_kind, "connection-limit");
                 await stream.WriteAsync(Encoding.ASCII.GetBytes(reply.ToWire())).ConfigureAwait(false);
                 return;
             }

@@ -54,6 +54,7 @@ public sealed partial class SmtpSession
         }
         _authenticatedUser = attempt.User;
         LogAuth(_remote.ToString(), attempt.User!, mechanism);
+        _server.Metrics.Authenticated(_listener, mechanism, ok: true);
         return AuthOk;
     }
 
@@ -136,6 +137,7 @@ public sealed partial class SmtpSession
         if (verdict.LockedOut)
         {
             LogAuthFailed(_remote.ToString(), user, mechanism, verdict.RecentFailures, "locked-out");
+            _server.Metrics.Authenticated(_listener, mechanism, ok: false);
             return new AuthAttempt(null, AuthLockedOut);
         }
         var credential = await _server.FindCredential(user, ct).ConfigureAwait(false);
@@ -152,6 +154,7 @@ public sealed partial class SmtpSession
     {
         var failures = _server.Throttle.RecordFailure(Client.Address, user);
         LogAuthFailed(_remote.ToString(), user, mechanism, failures, "bad-credentials");
+        _server.Metrics.Authenticated(_listener, mechanism, ok: false);
         await Task.Delay(verdict.DelayOnFailure, ct).ConfigureAwait(false);
         return new AuthAttempt(null, AuthInvalid);
     }
@@ -173,6 +176,7 @@ public sealed partial class SmtpSession
         if (verdict.LockedOut)
         {
             LogAuthFailed(_remote.ToString(), user, "SCRAM-SHA-256", verdict.RecentFailures, "locked-out");
+            _server.Metrics.Authenticated(_listener, "SCRAM-SHA-256", ok: false);
             return new AuthAttempt(null, AuthLockedOut);
         }
         var credential = await _server.FindCredential(user, ct).ConfigureAwait(false);

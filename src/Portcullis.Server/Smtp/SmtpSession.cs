@@ -128,6 +128,7 @@ public sealed partial class SmtpSession
             _timeout.Dispose();
             var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             LogSession(_remote.ToString(), _listener, _helo ?? "-", _tls, _authenticatedUser ?? "-", _messages, _refused, _endReason, (long)ms);
+            _server.Metrics.SessionEnded(_listener, _endReason);
         }
     }
 
@@ -617,6 +618,7 @@ public sealed partial class SmtpSession
             }
         }
         _messages++;
+        _server.Metrics.MessageAccepted(_listener, deliveredInline);
         if (_authenticatedUser is not null)
         {
             _server.SendingLimits.Record(_authenticatedUser, _acceptedRecipientsInMessage);
@@ -660,6 +662,7 @@ public sealed partial class SmtpSession
         {
             LogDeliveredInline(idText, message.Sender, copy.Message.Mailbox, size, _remote.ToString(), copy.Path ?? "");
         }
+        _server.Metrics.Delivery(Telemetry.DeliveryAgentKind.Local, AttemptOutcome.Delivered, copies.Count);
         return true;
     }
 
@@ -762,8 +765,11 @@ public sealed partial class SmtpSession
         }
     }
 
-    private void LogRefusal(string rule, SmtpReply reply, string detail) =>
+    private void LogRefusal(string rule, SmtpReply reply, string detail)
+    {
         LogRefused(_remote.ToString(), rule, reply.ToString(), detail);
+        _server.Metrics.Refused(_listener, rule);
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "session client={Client} listener={Listener} helo={Helo} tls={Tls} user={User} messages={Messages} refused={Refused} end={End} ms={Ms}")]
     private partial void LogSession(string client, ListenerKind listener, string helo, bool tls, string user, int messages, int refused, string end, long ms);

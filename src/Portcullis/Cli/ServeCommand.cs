@@ -40,8 +40,15 @@ public static class ServeCommand
             using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
             using var reg = ct.Register(stop.Cancel);
             await using var server = new MailServer(settings, loggers);
+            // Declared after the server, so disposed before it: no scrape reads a queue that is closing.
+            OpenTelemetry.Metrics.MeterProvider? metrics = null;
             try
             {
+                metrics = MetricsEndpoint.Start(settings.Listeners.Metrics);
+                if (settings.Listeners.Metrics is { } m)
+                {
+                    log.LogInformation("metrics on http://{Endpoint}{Path} (Prometheus text format)", m, MetricsEndpoint.Path);
+                }
                 await server.StartAsync(stop.Token).ConfigureAwait(false);
                 await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
             }
@@ -53,9 +60,11 @@ public static class ServeCommand
             catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
             {
                 log.LogCritical("cannot start: {Message}", e.Message);
+                metrics?.Dispose();
                 return 1;
             }
             await server.StopAsync().ConfigureAwait(false);
+            metrics?.Dispose();
             log.LogInformation("stopped");
             return 0;
         });

@@ -20,7 +20,7 @@ public static class ConfigLoader
     {
         "server:hostname", "server:postmaster", "server:user",
         "storage:data_dir",
-        "listeners:mx", "listeners:submission", "listeners:submissions",
+        "listeners:mx", "listeners:submission", "listeners:submissions", "listeners:metrics",
         "tls:cert_file", "tls:key_file",
         "limits:max_message_size", "limits:max_recipients", "limits:max_errors",
         "limits:max_connections", "limits:max_connections_per_client",
@@ -109,10 +109,18 @@ public static class ConfigLoader
             Mx = Endpoint(c, "listeners:mx", "127.0.0.1:2525"),
             Submission = Endpoint(c, "listeners:submission", null),
             Submissions = Endpoint(c, "listeners:submissions", null),
+            Metrics = Endpoint(c, "listeners:metrics", null),
         };
         if (listeners.Mx is null && listeners.Submission is null && listeners.Submissions is null)
         {
             throw new ConfigException("listeners", "no listener is configured (set listeners.mx, listeners.submission or listeners.submissions)");
+        }
+        foreach (var (name, smtp) in new[] { ("listeners.mx", listeners.Mx), ("listeners.submission", listeners.Submission), ("listeners.submissions", listeners.Submissions) })
+        {
+            if (listeners.Metrics is { } m && smtp is not null && smtp.Port == m.Port && (smtp.Address.Equals(m.Address) || IsWildcard(smtp.Address) || IsWildcard(m.Address)))
+            {
+                throw new ConfigException("listeners.metrics", $"'{m}' is also {name}: give the metrics endpoint a port of its own");
+            }
         }
 
         var certFile = PathOrNull(c, "tls:cert_file", baseDir);
@@ -246,6 +254,8 @@ public static class ConfigLoader
         var v = Get(c, key);
         return v is null ? null : Path.GetFullPath(v, baseDir);
     }
+
+    private static bool IsWildcard(IPAddress a) => a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any);
 
     private static IPEndPoint? Endpoint(IConfiguration c, string key, string? fallback)
     {

@@ -182,6 +182,8 @@ public sealed class LimitsAndRestartTests
     [InlineData("PORTCULLIS__RELAY__TRUSTED_NETWORKS", "::/0", "relay.trusted_networks")]
     [InlineData("PORTCULLIS__RELAY__TRUSTED_NETWORKS", "8.0.0.0/8", "relay.trusted_networks")]
     [InlineData("PORTCULLIS__LISTENERS__MX", "nonsense", "listeners.mx")]
+    [InlineData("PORTCULLIS__LISTENERS__METRICS", "9464", "listeners.metrics")]
+    [InlineData("PORTCULLIS__LISTENERS__METRICS", "127.0.1.250:2525", "listeners.metrics")]
     [InlineData("PORTCULLIS__LIMITS__MAX_RECIPIENTS", "5", "limits.max_recipients")]
     [InlineData("PORTCULLIS__SERVER__HOSTNAME", "bad host", "server.hostname")]
     [InlineData("PORTCULLIS__SERVER__TYPO_KEY", "x", "server.typo_key")]
@@ -205,20 +207,22 @@ public sealed class LimitsAndRestartTests
         }
     }
 
-    [Fact]
-    public async Task A_listener_whose_port_is_taken_stops_the_start_naming_the_setting_the_address_and_the_cause()
+    [Theory]
+    [InlineData("127.0.4.31", "submission", 2587)]
+    [InlineData("127.0.4.32", "metrics", 9464)] // the HTTP endpoint (HttpListener reports errno, not a SocketError)
+    public async Task A_listener_whose_port_is_taken_stops_the_start_naming_the_setting_the_address_and_the_cause(string address, string listener, int port)
     {
         var dir = Path.Combine(Path.GetTempPath(), "portcullis-cfg-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
-        using var other = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Parse("127.0.4.31"), 2587);
+        using var other = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Parse(address), port);
         other.Start();
         try
         {
             var config = Path.Combine(dir, "portcullis.toml");
-            File.WriteAllText(config, "[server]\nhostname = \"mx.example.test\"\npostmaster = \"pm@example.test\"\n[storage]\ndata_dir = \"data\"\n[listeners]\nmx = \"127.0.4.31:2525\"\nsubmission = \"127.0.4.31:2587\"\n");
+            File.WriteAllText(config, $"[server]\nhostname = \"mx.example.test\"\npostmaster = \"pm@example.test\"\n[storage]\ndata_dir = \"data\"\n[listeners]\nmx = \"{address}:2525\"\n{listener} = \"{address}:{port}\"\n");
             var (code, _, stderr) = await PortcullisProcess.RunAsync(["serve", "--config", config]);
             Assert.Equal(1, code);
-            Assert.Contains("cannot start: listeners.submission (127.0.4.31:2587): address already in use", stderr);
+            Assert.Contains($"cannot start: listeners.{listener} ({address}:{port}): address already in use", stderr);
         }
         finally
         {
