@@ -115,7 +115,7 @@ public sealed class MailServer : IAsyncDisposable
         _metrics.ObserveListeners(() => _listeners.Select(l => (l.Kind, l.ActiveSessions, l.UnderStress)));
         var queue = _queue;
         // Gauges are read synchronously by the exporter's scrape thread (never a session's); the count is one
-        // indexed SELECT on the queue's read connection.
+        // SELECT of two counts on the queue's read connection.
         _metrics.ObserveQueue(() => queue.CountAsync(CancellationToken.None).GetAwaiter().GetResult());
         foreach (var l in _listeners)
         {
