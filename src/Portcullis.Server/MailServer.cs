@@ -50,6 +50,16 @@ public sealed class MailServer : IAsyncDisposable
         _queue = SqliteMessageQueue.Open(Path.Combine(_settings.Storage.DataDir, "queue"), _loggers.CreateLogger("portcullis.queue"));
         var (certificate, certSource) = CertificateProvider.Load(_settings);
         _log.LogInformation("TLS certificate {Source}, subject {Subject}, expires {Expiry:u}", certSource, certificate.Subject, certificate.NotAfter.ToUniversalTime());
+        var left = certificate.NotAfter.ToUniversalTime() - DateTime.UtcNow;
+        if (left <= TimeSpan.Zero)
+        {
+            _log.LogWarning("TLS certificate {Source} expired on {Expiry:u}: clients that check certificates will not use TLS with this server; renew it (tls.cert_file)",
+                certSource, certificate.NotAfter.ToUniversalTime());
+        }
+        else if (left < TimeSpan.FromDays(14))
+        {
+            _log.LogWarning("TLS certificate {Source} expires in {Days:0.#} days ({Expiry:u}): renew it (tls.cert_file)", certSource, left.TotalDays, certificate.NotAfter.ToUniversalTime());
+        }
 
         var directory = _directory;
         var maildirs = new MaildirWriter(_settings.Storage.DataDir, batchDurability: OperatingSystem.IsLinux() ? MaildirBatchDurability.SyncFs : MaildirBatchDurability.ParallelFsync);

@@ -10,20 +10,50 @@ namespace Portcullis.Server.Tls;
 /// </summary>
 public static class CertificateProvider
 {
+    /// <summary>How long before its end a generated certificate is replaced (at a start).</summary>
+    private static readonly TimeSpan RenewSelfSignedBefore = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// The configured pair, or the generated one (made on first start, and made anew at a start within 30 days of
+    /// its end). Throws <see cref="InvalidOperationException"/> naming the settings when the configured files are not
+    /// a PEM certificate and its private key.
+    /// </summary>
     public static (X509Certificate2 Certificate, string Source) Load(PortcullisSettings settings)
     {
         if (settings.Tls.CertFile is { } certFile && settings.Tls.KeyFile is { } keyFile)
         {
-            return (Reload(X509Certificate2.CreateFromPemFile(certFile, keyFile)), certFile);
+            try
+            {
+                return (Reload(X509Certificate2.CreateFromPemFile(certFile, keyFile)), certFile);
+            }
+            catch (CryptographicException e)
+            {
+                // A file that is not PEM, or a key that is not the certificate's: name the settings, not a stack trace.
+                throw new InvalidOperationException($"tls.cert_file and tls.key_file ({certFile}, {keyFile}): not a PEM certificate and its private key: {e.Message}", e);
+            }
         }
         var dir = Path.Combine(settings.Storage.DataDir, "tls");
         var cert = Path.Combine(dir, "selfsigned.crt");
         var key = Path.Combine(dir, "selfsigned.key");
-        if (!File.Exists(cert) || !File.Exists(key))
+        if (!File.Exists(cert) || !File.Exists(key) || !UsableSelfSigned(cert, key))
         {
             Generate(settings.Server.Hostname, dir, cert, key);
         }
         return (Reload(X509Certificate2.CreateFromPemFile(cert, key)), cert + " (self-signed)");
+    }
+
+    /// <summary>False for a generated pair that is damaged or ends within <see cref="RenewSelfSignedBefore"/>: it is made anew.</summary>
+    private static bool UsableSelfSigned(string cert, string key)
+    {
+        try
+        {
+            using var c = X509Certificate2.CreateFromPemFile(cert, key);
+            return c.NotAfter.ToUniversalTime() - DateTime.UtcNow > RenewSelfSignedBefore;
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
     }
 
     private static void Generate(string hostname, string dir, string certPath, string keyPath)

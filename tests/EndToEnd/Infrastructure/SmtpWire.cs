@@ -88,10 +88,14 @@ public sealed class SmtpWire : IAsyncDisposable
         return await ReadAsync();
     }
 
+    /// <summary>The certificate the server presented in the last TLS handshake (none verified: tests read it).</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? ServerCertificate { get; private set; }
+
     public async Task StartTlsHandshakeAsync(string host)
     {
         var ssl = new SslStream(_tcp.GetStream(), leaveInnerStreamOpen: true, (_, _, _, _) => true);
         await ssl.AuthenticateAsClientAsync(host);
+        ServerCertificate = ssl.RemoteCertificate is { } c ? new System.Security.Cryptography.X509Certificates.X509Certificate2(c) : null;
         _stream = ssl;
         _reader = new SmtpReplyReader(ssl);
     }
