@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Portcullis.Server.Configuration;
 using Portcullis.Server.Delivery;
@@ -37,8 +38,22 @@ public sealed class MailServer : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken ct)
     {
-        System.IO.Directory.CreateDirectory(_settings.Storage.DataDir);
-        _directory = await SqliteDirectoryStore.OpenInDataDirAsync(_settings.Storage.DataDir, ct).ConfigureAwait(false);
+        try
+        {
+            System.IO.Directory.CreateDirectory(_settings.Storage.DataDir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException($"storage.data_dir ({_settings.Storage.DataDir}): cannot create it: {e.Message}", e);
+        }
+        try
+        {
+            _directory = await SqliteDirectoryStore.OpenInDataDirAsync(_settings.Storage.DataDir, ct).ConfigureAwait(false);
+        }
+        catch (SqliteException e)
+        {
+            throw new InvalidOperationException($"directory database {Path.Combine(_settings.Storage.DataDir, SqliteDirectoryStore.FileName)}: {e.Message} (restore it from a backup)", e);
+        }
         var snapshots = new DirectorySnapshotSource(_directory, TimeSpan.FromSeconds(1), _loggers.CreateLogger("portcullis.directory"));
         await snapshots.RefreshAsync(ct).ConfigureAwait(false);
         _background.Add(snapshots.RunAsync(_stopping.Token));
@@ -47,7 +62,16 @@ public sealed class MailServer : IAsyncDisposable
             _log.LogWarning("no local domain is configured: every recipient will be refused (add one with `portcullis domain add DOMAIN`)");
         }
 
-        _queue = SqliteMessageQueue.Open(Path.Combine(_settings.Storage.DataDir, "queue"), _loggers.CreateLogger("portcullis.queue"));
+        var queueDir = Path.Combine(_settings.Storage.DataDir, "queue");
+        try
+        {
+            _queue = SqliteMessageQueue.Open(queueDir, _loggers.CreateLogger("portcullis.queue"));
+        }
+        catch (SqliteException e)
+        {
+            // Never replaced by an empty one here: it holds messages that were acknowledged.
+            throw new InvalidOperationException($"queue database {Path.Combine(queueDir, "queue.db")}: {e.Message} (it holds acknowledged messages: restore it from a backup, do not delete it)", e);
+        }
         var (certificate, certSource) = CertificateProvider.Load(_settings);
         _log.LogInformation("TLS certificate {Source}, subject {Subject}, expires {Expiry:u}", certSource, certificate.Subject, certificate.NotAfter.ToUniversalTime());
         var left = certificate.NotAfter.ToUniversalTime() - DateTime.UtcNow;
