@@ -38,6 +38,14 @@ public static class ServeCommand
             using var stop = new CancellationTokenSource();
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+            // SIGHUP would end the process on the spot (its default action): no 421 for open sessions, log lines
+            // lost. Daemons take it as "reload"; here the file is read at start only, so the server keeps running
+            // and says whether a restart would start with the file as it now is.
+            using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
+            {
+                c.Cancel = true;
+                ReportReload(log, settings.SourceFile);
+            });
             using var reg = ct.Register(stop.Cancel);
             await using var server = new MailServer(settings, loggers);
             // Declared after the server, so disposed before it: no scrape reads a queue that is closing.
@@ -69,5 +77,20 @@ public static class ServeCommand
             return 0;
         });
         return cmd;
+    }
+
+    private static void ReportReload(ILogger log, string? file)
+    {
+        try
+        {
+            Configuration.ConfigLoader.Load(file);
+            log.LogWarning("SIGHUP: the configuration ({File}) is read at start only and reads without error now: restart to apply changes to it; domains, users and aliases need no restart",
+                file ?? "built-in defaults");
+        }
+        catch (Configuration.ConfigException e)
+        {
+            log.LogError("SIGHUP: the configuration ({File}) has an error, a restart would fail: {Key}: {Problem}; the server goes on with the settings it started with",
+                file ?? "built-in defaults", e.Key, e.Problem);
+        }
     }
 }

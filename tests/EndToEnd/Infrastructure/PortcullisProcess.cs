@@ -128,9 +128,12 @@ public sealed class PortcullisProcess : IAsyncDisposable
     }
 
     /// <summary>Sends SIGTERM (what systemd's stop does): the server's graceful stop.</summary>
-    public void Terminate()
+    public void Terminate() => Signal("TERM");
+
+    /// <summary>Sends a signal by name (TERM, HUP, ...) with kill(1).</summary>
+    public void Signal(string name)
     {
-        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        using var kill = Process.Start("kill", ["-" + name, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         kill?.WaitForExit();
     }
 

@@ -118,6 +118,9 @@ public sealed class ServerInstance : IAsyncDisposable
 
     public int Pid => _process!.Pid;
 
+    /// <summary>Sends the running server a signal by name (HUP, ...).</summary>
+    public void Signal(string name) => _process!.Signal(name);
+
     /// <summary>Sends SIGTERM (what systemd's stop does) and waits for the process to end; returns its exit code.</summary>
     public async Task<int> TerminateAsync(TimeSpan timeout)
     {

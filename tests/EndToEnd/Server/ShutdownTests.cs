@@ -38,4 +38,26 @@ public sealed class ShutdownTests
         }
         Assert.Empty(server.Messages("alice"));
     }
+
+    [Fact]
+    public async Task Sighup_keeps_the_server_and_its_sessions_running_and_says_whether_the_file_would_start()
+    {
+        await using var server = await ServerInstance.StartAsync();
+        await using var open = await server.ConnectAsync();
+        Assert.Equal(250, (await open.CommandAsync("EHLO open.example.net")).Code);
+
+        server.Signal("HUP");
+        Assert.True(await server.WaitForLogAsync("SIGHUP: the configuration (" + server.ConfigFile + ") is read at start only and reads without error now"), server.ServerLog);
+        var original = await File.ReadAllTextAsync(server.ConfigFile);
+        await File.AppendAllTextAsync(server.ConfigFile, "[limits]\nmax_errors = 0\n");
+        server.Signal("HUP");
+        Assert.True(await server.WaitForLogAsync("SIGHUP: the configuration (" + server.ConfigFile + ") has an error, a restart would fail: limits.max_errors: "), server.ServerLog);
+        await File.WriteAllTextAsync(server.ConfigFile, original);
+
+        // The session opened before the signals goes on, and new ones are served.
+        Assert.Equal(250, (await open.SendMessageAsync("a@open.example.net", ["alice@example.test"], "Subject: after HUP\r\n\r\nx\r\n")).Code);
+        await using var fresh = await server.ConnectAsync();
+        Assert.Equal(250, (await fresh.CommandAsync("EHLO fresh.example.net")).Code);
+        Assert.Single(server.Messages("alice"));
+    }
 }
