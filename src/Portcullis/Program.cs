@@ -16,6 +16,7 @@ public static class Program
         root.Subcommands.Add(AliasCommands.Build());
         root.Subcommands.Add(QueueCommands.Build());
         root.Subcommands.Add(DkimCommands.Build());
+        root.Subcommands.Add(CheckCommand.Build());
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {

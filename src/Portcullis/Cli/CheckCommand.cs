@@ -1,0 +1,173 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Data.Sqlite;
+using Portcullis.Server.Configuration;
+using Portcullis.Server.Directory;
+
+namespace Portcullis.Cli;
+
+/// <summary>
+/// `portcullis check`: what `postfix check` is to Postfix. Reads the configuration as `serve` would and looks at
+/// what a start depends on (the data directory, the directory and queue databases, the certificate) without
+/// changing anything, so an administrator can run it before a restart, or beside a running server.
+/// </summary>
+public static class CheckCommand
+{
+    private enum Level { Ok, Warn, Fail }
+
+    private sealed record Finding(string Subject, Level Level, string Text);
+
+    public static Command Build()
+    {
+        var config = CommonOptions.ConfigOption();
+        var cmd = new Command("check", "Check the configuration and what the server needs to start (data directory, directory and queue databases, TLS certificate) without changing anything. Exit 0: would start; 1: a problem is found; 2: the configuration has an error.")
+        {
+            config,
+        };
+        cmd.SetAction(r =>
+        {
+            var settings = CommonOptions.LoadSettings(r.GetValue(config));
+            if (settings is null)
+            {
+                return CommonOptions.ConfigErrorExitCode;
+            }
+            var findings = Run(settings);
+            foreach (var f in findings)
+            {
+                Console.WriteLine($"{f.Level.ToString().ToLowerInvariant(),-4}  {f.Subject,-13} {f.Text}");
+            }
+            return findings.Any(f => f.Level == Level.Fail) ? 1 : 0;
+        });
+        return cmd;
+    }
+
+    private static List<Finding> Run(PortcullisSettings settings)
+    {
+        var l = settings.Listeners;
+        var listeners = string.Join(", ", new[] { ("mx", l.Mx), ("submission", l.Submission), ("submissions", l.Submissions), ("metrics", l.Metrics) }
+            .Where(x => x.Item2 is not null).Select(x => $"{x.Item1} {x.Item2}"));
+        var findings = new List<Finding>
+        {
+            new("configuration", Level.Ok, $"{settings.SourceFile ?? "built-in defaults"}: reads without error (host {settings.Server.Hostname}; {listeners})"),
+        };
+        findings.Add(DataDir(settings.Storage.DataDir));
+        findings.Add(Database("directory", Path.Combine(settings.Storage.DataDir, SqliteDirectoryStore.FileName), DirectoryCounts));
+        findings.Add(Database("queue", Path.Combine(settings.Storage.DataDir, "queue", "queue.db"), QueueCounts));
+        findings.Add(Certificate(settings));
+        return findings;
+    }
+
+    private static Finding DataDir(string dir)
+    {
+        if (File.Exists(dir))
+        {
+            return new("data_dir", Level.Fail, $"{dir}: is a file, not a directory (storage.data_dir)");
+        }
+        if (!System.IO.Directory.Exists(dir))
+        {
+            return new("data_dir", Level.Ok, $"{dir}: does not exist yet; the first start makes it");
+        }
+        var probe = Path.Combine(dir, $".portcullis-check-{Environment.ProcessId}");
+        try
+        {
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+            return new("data_dir", Level.Ok, $"{dir}: writable");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new("data_dir", Level.Fail, $"{dir}: not writable by this user: {e.Message}");
+        }
+    }
+
+    /// <summary>An existing database must open and pass SQLite's quick_check; a missing one is made at the first start.</summary>
+    private static Finding Database(string subject, string path, Func<SqliteConnection, (Level Level, string Text)> counts)
+    {
+        if (!File.Exists(path))
+        {
+            return new(subject, Level.Ok, $"{path}: not created yet; the first start makes it");
+        }
+        try
+        {
+            // ReadWrite without Create: the file must exist; nothing is written (WAL recovery aside, which any reader does).
+            using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
+            c.Open();
+            using var check = c.CreateCommand();
+            check.CommandText = "PRAGMA quick_check";
+            var verdict = check.ExecuteScalar() as string;
+            if (verdict != "ok")
+            {
+                return new(subject, Level.Fail, $"{path}: damaged: {verdict} (restore it from a backup)");
+            }
+            var (level, text) = counts(c);
+            return new(subject, level, $"{path}: {text}");
+        }
+        catch (SqliteException e)
+        {
+            return new(subject, Level.Fail, $"{path}: {e.Message} (restore it from a backup)");
+        }
+    }
+
+    private static long Count(SqliteConnection c, string sql)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        return cmd.ExecuteScalar() is long n ? n : 0;
+    }
+
+    private static (Level, string) DirectoryCounts(SqliteConnection c)
+    {
+        var domains = Count(c, "SELECT count(*) FROM domains");
+        var text = $"ok, {Of(domains, "domain")}, {Of(Count(c, "SELECT count(*) FROM users"), "user")}, {Of(Count(c, "SELECT count(*) FROM aliases"), "alias", "aliases")}";
+        return domains == 0 ? (Level.Warn, text + "; with no local domain every recipient is refused (portcullis domain add DOMAIN)") : (Level.Ok, text);
+    }
+
+    private static (Level, string) QueueCounts(SqliteConnection c) =>
+        (Level.Ok, $"ok, {Of(Count(c, "SELECT count(*) FROM messages"), "message")}, {Of(Count(c, "SELECT count(*) FROM recipients WHERE status = 0"), "recipient")} to deliver");
+
+    private static string Of(long n, string one, string? many = null) => $"{n} {(n == 1 ? one : many ?? one + "s")}";
+
+    private static Finding Certificate(PortcullisSettings settings)
+    {
+        string cert, key, source;
+        if (settings.Tls.CertFile is { } c && settings.Tls.KeyFile is { } k)
+        {
+            (cert, key, source) = (c, k, "tls.cert_file");
+        }
+        else
+        {
+            var dir = Path.Combine(settings.Storage.DataDir, "tls");
+            (cert, key, source) = (Path.Combine(dir, "selfsigned.crt"), Path.Combine(dir, "selfsigned.key"), "self-signed");
+            if (!File.Exists(cert) || !File.Exists(key))
+            {
+                return new("tls", Level.Ok, "no tls.cert_file: a self-signed certificate is generated at the first start");
+            }
+        }
+        try
+        {
+            using var x = X509Certificate2.CreateFromPemFile(cert, key);
+            var left = x.NotAfter.ToUniversalTime() - DateTime.UtcNow;
+            var text = $"{cert} ({source}): {x.Subject}, ends {x.NotAfter.ToUniversalTime():u} ({Math.Floor(left.TotalDays)} days)";
+            if (left <= TimeSpan.Zero)
+            {
+                return new("tls", source == "self-signed" ? Level.Warn : Level.Fail, text + (source == "self-signed" ? "; the next start makes a new one" : "; ended: renew it"));
+            }
+            if (left < TimeSpan.FromDays(30) && source == "self-signed")
+            {
+                return new("tls", Level.Ok, text + "; the next start makes a new one");
+            }
+            return left < TimeSpan.FromDays(14) ? new("tls", Level.Warn, text + "; renew it soon") : new("tls", Level.Ok, text);
+        }
+        catch (CryptographicException e)
+        {
+            return source == "self-signed"
+                ? new("tls", Level.Warn, $"{cert}, {key}: damaged ({e.Message}); the next start makes a new one")
+                : new("tls", Level.Fail, $"{cert}, {key}: not a PEM certificate and its private key (tls.cert_file, tls.key_file): {e.Message}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new("tls", Level.Fail, $"{cert}, {key}: cannot read: {e.Message}");
+        }
+    }
+}

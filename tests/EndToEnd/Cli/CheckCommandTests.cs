@@ -1,0 +1,76 @@
+using Portcullis.EndToEnd.Tests.Infrastructure;
+
+namespace Portcullis.EndToEnd.Tests.Cli;
+
+/// <summary>`portcullis check`: the configuration and what a start depends on, looked at without changing anything.</summary>
+public sealed class CheckCommandTests
+{
+    private static string Line(string stdout, string subject) =>
+        stdout.Split('\n').SingleOrDefault(l => l.Length > 6 && l[6..].StartsWith(subject + " ", StringComparison.Ordinal)) ?? $"(no {subject} line in:\n{stdout})";
+
+    [Fact]
+    public async Task On_a_fresh_install_check_says_what_the_first_start_will_make_and_exits_0_without_making_it()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "portcullis-check-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var config = Path.Combine(dir, "portcullis.toml");
+            File.WriteAllText(config, "[server]\nhostname = \"mx.example.test\"\n[storage]\ndata_dir = \"data\"\n[listeners]\nmx = \"127.0.4.90:2525\"\n");
+            var (code, stdout, stderr) = await PortcullisProcess.RunAsync(["check", "--config", config]);
+            Assert.True(code == 0, stdout + stderr);
+            Assert.StartsWith("ok    configuration", Line(stdout, "configuration"), StringComparison.Ordinal);
+            Assert.Contains("does not exist yet; the first start makes it", Line(stdout, "data_dir"));
+            Assert.Contains("not created yet", Line(stdout, "directory"));
+            Assert.Contains("not created yet", Line(stdout, "queue"));
+            Assert.Contains("self-signed certificate is generated at the first start", Line(stdout, "tls"));
+            Assert.False(Directory.Exists(Path.Combine(dir, "data")), "check made the data directory");
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task Beside_a_running_server_check_counts_the_directory_and_the_queue_and_reads_the_certificate()
+    {
+        await using var server = await ServerInstance.StartAsync();
+        var (code, stdout, stderr) = await PortcullisProcess.RunAsync(["check", "--config", server.ConfigFile]);
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("ok, 1 domain, 2 users, 1 alias", Line(stdout, "directory"));
+        Assert.Contains("ok, 0 messages, 0 recipients to deliver", Line(stdout, "queue"));
+        Assert.Contains("(self-signed): CN=mx.example.test, ends ", Line(stdout, "tls"));
+        Assert.StartsWith("ok", Line(stdout, "tls"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_damaged_queue_database_fails_the_check_with_exit_1_naming_the_file()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "portcullis-check-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path.Combine(dir, "data", "queue"));
+        try
+        {
+            var queue = Path.Combine(dir, "data", "queue", "queue.db");
+            File.WriteAllText(queue, "this is not an SQLite database, it is a text file that is long enough to have a header\n");
+            var config = Path.Combine(dir, "portcullis.toml");
+            File.WriteAllText(config, "[server]\nhostname = \"mx.example.test\"\n[storage]\ndata_dir = \"data\"\n[listeners]\nmx = \"127.0.4.90:2525\"\n");
+            var (code, stdout, _) = await PortcullisProcess.RunAsync(["check", "--config", config]);
+            Assert.Equal(1, code);
+            Assert.StartsWith($"fail  queue         {queue}: ", Line(stdout, "queue"), StringComparison.Ordinal);
+            Assert.StartsWith("ok", Line(stdout, "data_dir"), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task A_configuration_error_is_exit_2_with_the_key_as_for_serve()
+    {
+        var (code, _, stderr) = await PortcullisProcess.RunAsync(["check"], new Dictionary<string, string> { ["PORTCULLIS__LIMITS__MAX_ERRORS"] = "0" });
+        Assert.Equal(2, code);
+        Assert.StartsWith("portcullis: configuration error: limits.max_errors: ", stderr, StringComparison.Ordinal);
+    }
+}
