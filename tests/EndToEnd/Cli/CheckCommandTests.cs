@@ -67,6 +67,45 @@ public sealed class CheckCommandTests
     }
 
     [Fact]
+    public async Task A_directory_database_whose_pages_are_damaged_fails_the_quick_check()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "portcullis-check-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path.Combine(dir, "data"));
+        try
+        {
+            // A database that opens (its header is intact) but one of whose table pages is zeroed.
+            var db = Path.Combine(dir, "data", "directory.db");
+            using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Pooling=False"))
+            {
+                c.Open();
+                using var cmd = c.CreateCommand();
+                cmd.CommandText = """
+                    CREATE TABLE domains (name TEXT PRIMARY KEY);
+                    CREATE TABLE users (address TEXT PRIMARY KEY);
+                    CREATE TABLE aliases (address TEXT PRIMARY KEY);
+                    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+                    INSERT INTO users SELECT 'user' || i || '@example.test' FROM n;
+                    """;
+                cmd.ExecuteNonQuery();
+            }
+            using (var f = new FileStream(db, FileMode.Open, FileAccess.Write))
+            {
+                f.Seek(4096 * 10, SeekOrigin.Begin);
+                f.Write(new byte[4096]);
+            }
+            var config = Path.Combine(dir, "portcullis.toml");
+            File.WriteAllText(config, "[server]\nhostname = \"mx.example.test\"\n[storage]\ndata_dir = \"data\"\n[listeners]\nmx = \"127.0.4.90:2525\"\n");
+            var (code, stdout, _) = await PortcullisProcess.RunAsync(["check", "--config", config]);
+            Assert.Equal(1, code);
+            Assert.StartsWith($"fail  directory     {db}: damaged: ", Line(stdout, "directory"), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public async Task A_configuration_error_is_exit_2_with_the_key_as_for_serve()
     {
         var (code, _, stderr) = await PortcullisProcess.RunAsync(["check"], new Dictionary<string, string> { ["PORTCULLIS__LIMITS__MAX_ERRORS"] = "0" });
