@@ -23,17 +23,22 @@ public static class MetricsEndpoint
         {
             return null;
         }
-        // HttpListener matches a request's Host header against its prefix; "+" takes any (a wildcard address).
-        var host = endpoint.Address.Equals(IPAddress.Any) || endpoint.Address.Equals(IPAddress.IPv6Any) ? "+"
-            : endpoint.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{endpoint.Address}]" : endpoint.Address.ToString();
+        // HttpListener matches a request's Host header against its prefix; "+" takes any (the wildcard address).
+        // The prefix is set here, not through the options' Host, which does not take "+". IPv4 only: the
+        // configuration refuses an IPv6 address (HttpListener on Linux parses no IPv6 literal).
+        var host = endpoint.Address.Equals(IPAddress.Any) ? "+" : endpoint.Address.ToString();
+        var prefix = $"http://{host}:{endpoint.Port}/";
         try
         {
             return Sdk.CreateMeterProviderBuilder()
                 .AddMeter(ServerMetrics.MeterName)
                 .AddPrometheusHttpListener(o =>
                 {
-                    o.Host = host;
-                    o.Port = endpoint.Port;
+                    o.ConfigureHttpListener = (_, listener) =>
+                    {
+                        listener.Prefixes.Clear();
+                        listener.Prefixes.Add(prefix);
+                    };
                     o.ScrapeEndpointPath = Path;
                     // Only the server's own series: no otel_scope_* labels or target_info to filter out.
                     o.ScopeInfoEnabled = false;

@@ -48,7 +48,8 @@ public static class ServeCommand
             });
             using var reg = ct.Register(stop.Cancel);
             await using var server = new MailServer(settings, loggers);
-            // Declared after the server, so disposed before it: no scrape reads a queue that is closing.
+            // Disposed before the server (which `await using` disposes when this returns): no scrape then reads a
+            // queue that is closing.
             OpenTelemetry.Metrics.MeterProvider? metrics = null;
             try
             {

@@ -115,6 +115,11 @@ public static class ConfigLoader
         {
             throw new ConfigException("listeners", "no listener is configured (set listeners.mx, listeners.submission or listeners.submissions)");
         }
+        if (listeners.Metrics is { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } v6)
+        {
+            // System.Net.HttpListener on Linux parses no IPv6 literal in its prefix ("Invalid port in prefix").
+            throw new ConfigException("listeners.metrics", $"'{v6}': the metrics endpoint takes an IPv4 ADDRESS:PORT (e.g. 127.0.0.1:9464)");
+        }
         foreach (var (name, smtp) in new[] { ("listeners.mx", listeners.Mx), ("listeners.submission", listeners.Submission), ("listeners.submissions", listeners.Submissions) })
         {
             if (listeners.Metrics is { } m && smtp is not null && smtp.Port == m.Port && (smtp.Address.Equals(m.Address) || IsWildcard(smtp.Address) || IsWildcard(m.Address)))

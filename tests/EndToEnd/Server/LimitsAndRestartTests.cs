@@ -184,6 +184,7 @@ public sealed class LimitsAndRestartTests
     [InlineData("PORTCULLIS__LISTENERS__MX", "nonsense", "listeners.mx")]
     [InlineData("PORTCULLIS__LISTENERS__METRICS", "9464", "listeners.metrics")]
     [InlineData("PORTCULLIS__LISTENERS__METRICS", "127.0.1.250:2525", "listeners.metrics")]
+    [InlineData("PORTCULLIS__LISTENERS__METRICS", "[::1]:9464", "listeners.metrics")]
     [InlineData("PORTCULLIS__LIMITS__MAX_RECIPIENTS", "5", "limits.max_recipients")]
     [InlineData("PORTCULLIS__SERVER__HOSTNAME", "bad host", "server.hostname")]
     [InlineData("PORTCULLIS__SERVER__TYPO_KEY", "x", "server.typo_key")]
