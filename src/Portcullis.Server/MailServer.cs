@@ -70,7 +70,7 @@ public sealed class MailServer : IAsyncDisposable
         catch (SqliteException e)
         {
             // Never replaced by an empty one here: it holds messages that were acknowledged.
-            throw new InvalidOperationException($"queue database {Path.Combine(queueDir, "queue.db")}: {e.Message} (it holds acknowledged messages: restore it from a backup, do not delete it)", e);
+            throw new InvalidOperationException($"queue database {QueueAdmin.DatabasePath(_settings.Storage.DataDir)}: {e.Message} (it holds acknowledged messages: restore it from a backup, do not delete it)", e);
         }
         var (certificate, certSource) = CertificateProvider.Load(_settings);
         _log.LogInformation("TLS certificate {Source}, subject {Subject}, expires {Expiry:u}", certSource, certificate.Subject, certificate.NotAfter.ToUniversalTime());
@@ -80,7 +80,7 @@ public sealed class MailServer : IAsyncDisposable
             _log.LogWarning("TLS certificate {Source} expired on {Expiry:u}: clients that check certificates will not use TLS with this server; renew it (tls.cert_file)",
                 certSource, certificate.NotAfter.ToUniversalTime());
         }
-        else if (left < TimeSpan.FromDays(14))
+        else if (left < CertificateProvider.WarnBefore)
         {
             _log.LogWarning("TLS certificate {Source} expires in {Days:0.#} days ({Expiry:u}): renew it (tls.cert_file)", certSource, left.TotalDays, certificate.NotAfter.ToUniversalTime());
         }

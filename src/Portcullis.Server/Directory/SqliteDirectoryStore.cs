@@ -14,6 +14,14 @@ public sealed class SqliteDirectoryStore : IDirectoryStore
 {
     public const string FileName = "directory.db";
 
+    /// <summary>`portcullis check`: an existing directory database's integrity and its domains, users and aliases, changing nothing.</summary>
+    public static Storage.DatabaseInspection Inspect(string path) => Storage.DatabaseInspection.Inspect(path, new Dictionary<string, string>
+    {
+        ["domains"] = "SELECT count(*) FROM domains",
+        ["users"] = "SELECT count(*) FROM users",
+        ["aliases"] = "SELECT count(*) FROM aliases",
+    });
+
     /// <summary>The longest alias chain <see cref="DirectorySnapshot.ResolveMailbox"/> follows (8 lookups: 7 aliases, then the user).</summary>
     private const int MaxAliasHops = 7;
 

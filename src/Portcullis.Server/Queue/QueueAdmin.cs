@@ -31,6 +31,13 @@ public sealed class QueueAdmin : IDisposable
 
     public static string DatabasePath(string dataDir) => Path.Combine(dataDir, "queue", "queue.db");
 
+    /// <summary>`portcullis check`: an existing queue database's integrity, its messages and the recipients still to deliver, changing nothing.</summary>
+    public static Storage.DatabaseInspection Inspect(string path) => Storage.DatabaseInspection.Inspect(path, new Dictionary<string, string>
+    {
+        ["messages"] = "SELECT count(*) FROM messages",
+        ["pending"] = "SELECT count(*) FROM recipients WHERE status = " + (int)RecipientStatus.Pending,
+    });
+
     /// <summary>Opens the queue of a data directory; null when there is no queue yet (nothing was ever queued).</summary>
     public static QueueAdmin? Open(string dataDir)
     {

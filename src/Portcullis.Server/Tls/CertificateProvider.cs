@@ -11,7 +11,14 @@ namespace Portcullis.Server.Tls;
 public static class CertificateProvider
 {
     /// <summary>How long before its end a generated certificate is replaced (at a start).</summary>
-    private static readonly TimeSpan RenewSelfSignedBefore = TimeSpan.FromDays(30);
+    public static readonly TimeSpan RenewSelfSignedBefore = TimeSpan.FromDays(30);
+
+    /// <summary>How long before its end a certificate is reported (a warning at start, by `portcullis check`).</summary>
+    public static readonly TimeSpan WarnBefore = TimeSpan.FromDays(14);
+
+    /// <summary>The one wording of "the configured files are not a certificate and its key", naming the settings.</summary>
+    public static string NotAPair(string certFile, string keyFile, string why) =>
+        $"tls.cert_file and tls.key_file ({certFile}, {keyFile}): not a PEM certificate and its private key: {why}";
 
     /// <summary>
     /// The configured pair, or the generated one (made on first start, and made anew at a start within 30 days of
@@ -29,7 +36,7 @@ public static class CertificateProvider
             catch (CryptographicException e)
             {
                 // A file that is not PEM, or a key that is not the certificate's: name the settings, not a stack trace.
-                throw new InvalidOperationException($"tls.cert_file and tls.key_file ({certFile}, {keyFile}): not a PEM certificate and its private key: {e.Message}", e);
+                throw new InvalidOperationException(NotAPair(certFile, keyFile, e.Message), e);
             }
         }
         var dir = Path.Combine(settings.Storage.DataDir, "tls");

@@ -4,6 +4,9 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Data.Sqlite;
 using Portcullis.Server.Configuration;
 using Portcullis.Server.Directory;
+using Portcullis.Server.Queue;
+using Portcullis.Server.Storage;
+using Portcullis.Server.Tls;
 
 namespace Portcullis.Cli;
 
@@ -52,8 +55,8 @@ public static class CheckCommand
             new("configuration", Level.Ok, $"{settings.SourceFile ?? "built-in defaults"}: reads without error (host {settings.Server.Hostname}; {listeners})"),
         };
         findings.Add(DataDir(settings.Storage.DataDir));
-        findings.Add(Database("directory", Path.Combine(settings.Storage.DataDir, SqliteDirectoryStore.FileName), DirectoryCounts));
-        findings.Add(Database("queue", Path.Combine(settings.Storage.DataDir, "queue", "queue.db"), QueueCounts));
+        findings.Add(Database("directory", Path.Combine(settings.Storage.DataDir, SqliteDirectoryStore.FileName), SqliteDirectoryStore.Inspect, DescribeDirectory));
+        findings.Add(Database("queue", QueueAdmin.DatabasePath(settings.Storage.DataDir), QueueAdmin.Inspect, DescribeQueue));
         findings.Add(Certificate(settings));
         return findings;
     }
@@ -82,7 +85,7 @@ public static class CheckCommand
     }
 
     /// <summary>An existing database must open and pass SQLite's quick_check; a missing one is made at the first start.</summary>
-    private static Finding Database(string subject, string path, Func<SqliteConnection, (Level Level, string Text)> counts)
+    private static Finding Database(string subject, string path, Func<string, DatabaseInspection> inspect, Func<DatabaseInspection, (Level Level, string Text)> describe)
     {
         if (!File.Exists(path))
         {
@@ -90,17 +93,12 @@ public static class CheckCommand
         }
         try
         {
-            // ReadWrite without Create: the file must exist; nothing is written (WAL recovery aside, which any reader does).
-            using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
-            c.Open();
-            using var check = c.CreateCommand();
-            check.CommandText = "PRAGMA quick_check";
-            var verdict = check.ExecuteScalar() as string;
-            if (verdict != "ok")
+            var found = inspect(path);
+            if (!found.Intact)
             {
-                return new(subject, Level.Fail, $"{path}: damaged: {verdict} (restore it from a backup)");
+                return new(subject, Level.Fail, $"{path}: damaged: {found.QuickCheck} (restore it from a backup)");
             }
-            var (level, text) = counts(c);
+            var (level, text) = describe(found);
             return new(subject, level, $"{path}: {text}");
         }
         catch (SqliteException e)
@@ -109,22 +107,14 @@ public static class CheckCommand
         }
     }
 
-    private static long Count(SqliteConnection c, string sql)
+    private static (Level, string) DescribeDirectory(DatabaseInspection d)
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        return cmd.ExecuteScalar() is long n ? n : 0;
+        var text = $"ok, {Of(d.Counts["domains"], "domain")}, {Of(d.Counts["users"], "user")}, {Of(d.Counts["aliases"], "alias", "aliases")}";
+        return d.Counts["domains"] == 0 ? (Level.Warn, text + "; with no local domain every recipient is refused (portcullis domain add DOMAIN)") : (Level.Ok, text);
     }
 
-    private static (Level, string) DirectoryCounts(SqliteConnection c)
-    {
-        var domains = Count(c, "SELECT count(*) FROM domains");
-        var text = $"ok, {Of(domains, "domain")}, {Of(Count(c, "SELECT count(*) FROM users"), "user")}, {Of(Count(c, "SELECT count(*) FROM aliases"), "alias", "aliases")}";
-        return domains == 0 ? (Level.Warn, text + "; with no local domain every recipient is refused (portcullis domain add DOMAIN)") : (Level.Ok, text);
-    }
-
-    private static (Level, string) QueueCounts(SqliteConnection c) =>
-        (Level.Ok, $"ok, {Of(Count(c, "SELECT count(*) FROM messages"), "message")}, {Of(Count(c, "SELECT count(*) FROM recipients WHERE status = 0"), "recipient")} to deliver");
+    private static (Level, string) DescribeQueue(DatabaseInspection q) =>
+        (Level.Ok, $"ok, {Of(q.Counts["messages"], "message")}, {Of(q.Counts["pending"], "recipient")} to deliver");
 
     private static string Of(long n, string one, string? many = null) => $"{n} {(n == 1 ? one : many ?? one + "s")}";
 
@@ -153,17 +143,17 @@ public static class CheckCommand
             {
                 return new("tls", source == "self-signed" ? Level.Warn : Level.Fail, text + (source == "self-signed" ? "; the next start makes a new one" : "; ended: renew it"));
             }
-            if (left < TimeSpan.FromDays(30) && source == "self-signed")
+            if (left < CertificateProvider.RenewSelfSignedBefore && source == "self-signed")
             {
                 return new("tls", Level.Ok, text + "; the next start makes a new one");
             }
-            return left < TimeSpan.FromDays(14) ? new("tls", Level.Warn, text + "; renew it soon") : new("tls", Level.Ok, text);
+            return left < CertificateProvider.WarnBefore ? new("tls", Level.Warn, text + "; renew it soon") : new("tls", Level.Ok, text);
         }
         catch (CryptographicException e)
         {
             return source == "self-signed"
                 ? new("tls", Level.Warn, $"{cert}, {key}: damaged ({e.Message}); the next start makes a new one")
-                : new("tls", Level.Fail, $"{cert}, {key}: not a PEM certificate and its private key (tls.cert_file, tls.key_file): {e.Message}");
+                : new("tls", Level.Fail, CertificateProvider.NotAPair(cert, key, e.Message));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
