@@ -54,11 +54,55 @@ public static class CheckCommand
         {
             new("configuration", Level.Ok, $"{settings.SourceFile ?? "built-in defaults"}: reads without error (host {settings.Server.Hostname}; {listeners})"),
         };
+        findings.AddRange(PrivilegedPorts(settings.Listeners));
         findings.Add(DataDir(settings.Storage.DataDir));
         findings.Add(Database("directory", Path.Combine(settings.Storage.DataDir, SqliteDirectoryStore.FileName), SqliteDirectoryStore.Inspect, DescribeDirectory));
         findings.Add(Database("queue", QueueAdmin.DatabasePath(settings.Storage.DataDir), QueueAdmin.Inspect, DescribeQueue));
         findings.Add(Certificate(settings));
         return findings;
+    }
+
+    /// <summary>
+    /// A port below net.ipv4.ip_unprivileged_port_start (1024 unless lowered) binds only with CAP_NET_BIND_SERVICE:
+    /// root, or a capability given to the process. A warning, not a failure: the server may run as another user
+    /// than the one running the check (a systemd unit with AmbientCapabilities=CAP_NET_BIND_SERVICE).
+    /// </summary>
+    private static IEnumerable<Finding> PrivilegedPorts(ListenersSection l)
+    {
+        if (!OperatingSystem.IsLinux() || CanBindPrivilegedPorts())
+        {
+            yield break;
+        }
+        var start = UnprivilegedPortStart();
+        foreach (var (key, endpoint) in new[] { ("listeners.mx", l.Mx), ("listeners.submission", l.Submission), ("listeners.submissions", l.Submissions), ("listeners.metrics", l.Metrics) })
+        {
+            if (endpoint is not null && endpoint.Port < start)
+            {
+                yield return new("listeners", Level.Warn,
+                    $"{key} ({endpoint}): ports below {start} need root or CAP_NET_BIND_SERVICE, which this user lacks: start the server as root (server.user drops to another user after binding) or give it the capability");
+            }
+        }
+    }
+
+    /// <summary>Whether this process holds CAP_NET_BIND_SERVICE (bit 10 of CapEff in /proc/self/status; root has it).</summary>
+    private static bool CanBindPrivilegedPorts()
+    {
+        const int CapNetBindService = 10; // <linux/capability.h>
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(x => x.StartsWith("CapEff:", StringComparison.Ordinal));
+        return line is not null && ulong.TryParse(line["CapEff:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out var caps)
+            && (caps & (1UL << CapNetBindService)) != 0;
+    }
+
+    private static int UnprivilegedPortStart()
+    {
+        try
+        {
+            return int.Parse(File.ReadAllText("/proc/sys/net/ipv4/ip_unprivileged_port_start").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return 1024;
+        }
     }
 
     private static Finding DataDir(string dir)

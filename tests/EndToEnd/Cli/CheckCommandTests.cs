@@ -106,6 +106,35 @@ public sealed class CheckCommandTests
     }
 
     [Fact]
+    public async Task A_port_below_1024_is_a_warning_for_a_user_without_cap_net_bind_service_and_nothing_for_root()
+    {
+        if (Environment.UserName != "root")
+        {
+            return; // the test drops the capability from a root process; CI runs as root
+        }
+        var dir = Path.Combine(Path.GetTempPath(), "portcullis-check-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var config = Path.Combine(dir, "portcullis.toml");
+            File.WriteAllText(config, "[server]\nhostname = \"mx.example.test\"\n[storage]\ndata_dir = \"data\"\n[listeners]\nmx = \"127.0.4.91:25\"\nsubmission = \"127.0.4.91:5587\"\n");
+            var (code, stdout, stderr) = await PortcullisProcess.RunAsync(["check", "--config", config]);
+            Assert.True(code == 0, stdout + stderr);
+            Assert.DoesNotContain("CAP_NET_BIND_SERVICE", stdout);
+
+            string[] withoutBind = ["setpriv", "--inh-caps=-net_bind_service", "--ambient-caps=-net_bind_service", "--bounding-set=-net_bind_service", "--"];
+            (code, stdout, stderr) = await PortcullisProcess.RunAsync(["check", "--config", config], launcher: withoutBind);
+            Assert.True(code == 0, stdout + stderr); // a warning: the server itself may run with the capability
+            var warning = Assert.Single(stdout.Split('\n'), l => l.Contains("CAP_NET_BIND_SERVICE", StringComparison.Ordinal));
+            Assert.StartsWith("warn  listeners     listeners.mx (127.0.4.91:25): ports below ", warning, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public async Task A_configuration_error_is_exit_2_with_the_key_as_for_serve()
     {
         var (code, _, stderr) = await PortcullisProcess.RunAsync(["check"], new Dictionary<string, string> { ["PORTCULLIS__LIMITS__MAX_ERRORS"] = "0" });
