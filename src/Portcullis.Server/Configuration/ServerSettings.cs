@@ -45,6 +45,11 @@ public sealed record ListenersSection
     public IPEndPoint? Submissions { get; init; }
     /// <summary>HTTP endpoint serving Prometheus metrics at /metrics; null (the default) serves none.</summary>
     public IPEndPoint? Metrics { get; init; }
+
+    /// <summary>The listeners that are set, each with its key in the [listeners] section (mx, submission, submissions, metrics).</summary>
+    public IEnumerable<(string Key, IPEndPoint Endpoint)> Configured =>
+        new[] { ("mx", Mx), ("submission", Submission), ("submissions", Submissions), ("metrics", Metrics) }
+            .Where(l => l.Item2 is not null).Select(l => (l.Item1, l.Item2!));
 }
 
 public sealed record TlsSection

@@ -13,6 +13,18 @@ public enum ListenerKind
     Submissions,
 }
 
+public static class ListenerKindNames
+{
+    /// <summary>The listener's name as in its setting (listeners.mx, ...): in messages and metric labels. Constants, so a hot path allocates nothing.</summary>
+    public static string SettingName(this ListenerKind kind) => kind switch
+    {
+        ListenerKind.Mx => "mx",
+        ListenerKind.Submission => "submission",
+        ListenerKind.Submissions => "submissions",
+        _ => "unknown",
+    };
+}
+
 /// <summary>
 /// What the server knows about the client when it judges an address: where it connected from, through
 /// which listener, whether TLS is up and who authenticated. HELO is deliberately absent: a HELO name

@@ -55,7 +55,7 @@ public sealed partial class SmtpListener : IAsyncDisposable
     /// <summary>Names the setting, the address and the likely cause, so the administrator knows what to change.</summary>
     private static string BindFailure(ListenerKind kind, IPEndPoint endpoint, SocketException e)
     {
-        var key = "listeners." + kind.ToString().ToLowerInvariant();
+        var key = "listeners." + kind.SettingName();
         return $"{key} ({endpoint}): {BindFailureReason(e.SocketErrorCode, e.Message)}";
     }
 
@@ -199,7 +199,7 @@ public sealed partial class SmtpListener : IAsyncDisposable
     private async Task StressSweepAsync(int connections)
     {
         var limits = _server.Settings.Limits;
-        var name = _kind.ToString().ToLowerInvariant();
+        var name = _kind.SettingName();
         LogStress(name, connections, limits.MaxConnections, limits.StressTimeout.TotalSeconds);
         var patience = (long)(limits.StressTimeout.TotalSeconds * Stopwatch.Frequency);
         var interval = ListenerStress.SweepInterval(limits.StressTimeout);

@@ -40,25 +40,17 @@ public sealed class ServerMetrics : IDisposable
             "Delivery attempts per recipient, by agent (local: Maildir, remote: another MX or the relay host) and outcome (delivered, deferred, failed).");
     }
 
-    public static string ListenerName(ListenerKind kind) => kind switch
-    {
-        ListenerKind.Mx => "mx",
-        ListenerKind.Submission => "submission",
-        ListenerKind.Submissions => "submissions",
-        _ => "unknown",
-    };
-
     public void SessionEnded(ListenerKind listener, string end) =>
-        _sessions.Add(1, new KeyValuePair<string, object?>("listener", ListenerName(listener)), new KeyValuePair<string, object?>("end", end));
+        _sessions.Add(1, new KeyValuePair<string, object?>("listener", listener.SettingName()), new KeyValuePair<string, object?>("end", end));
 
     public void Refused(ListenerKind listener, string rule) =>
-        _refusals.Add(1, new KeyValuePair<string, object?>("listener", ListenerName(listener)), new KeyValuePair<string, object?>("rule", rule));
+        _refusals.Add(1, new KeyValuePair<string, object?>("listener", listener.SettingName()), new KeyValuePair<string, object?>("rule", rule));
 
     public void MessageAccepted(ListenerKind listener, bool inMailboxes) =>
-        _messages.Add(1, new KeyValuePair<string, object?>("listener", ListenerName(listener)), new KeyValuePair<string, object?>("stored", inMailboxes ? "mailbox" : "queue"));
+        _messages.Add(1, new KeyValuePair<string, object?>("listener", listener.SettingName()), new KeyValuePair<string, object?>("stored", inMailboxes ? "mailbox" : "queue"));
 
     public void Authenticated(ListenerKind listener, string mechanism, bool ok) =>
-        _auth.Add(1, new KeyValuePair<string, object?>("listener", ListenerName(listener)), new KeyValuePair<string, object?>("mechanism", mechanism),
+        _auth.Add(1, new KeyValuePair<string, object?>("listener", listener.SettingName()), new KeyValuePair<string, object?>("mechanism", mechanism),
             new KeyValuePair<string, object?>("result", ok ? "ok" : "failed"));
 
     public void Delivery(DeliveryAgentKind agent, AttemptOutcome outcome, int recipients = 1) =>
@@ -74,10 +66,10 @@ public sealed class ServerMetrics : IDisposable
     public void ObserveListeners(Func<IEnumerable<(ListenerKind Kind, int Sessions, bool UnderStress)>> listeners)
     {
         _meter.CreateObservableGauge("portcullis.smtp.sessions.active", () => listeners().Select(l =>
-            new Measurement<long>(l.Sessions, new KeyValuePair<string, object?>("listener", ListenerName(l.Kind)))), "{session}",
+            new Measurement<long>(l.Sessions, new KeyValuePair<string, object?>("listener", l.Kind.SettingName()))), "{session}",
             "Open SMTP sessions per listener.");
         _meter.CreateObservableGauge("portcullis.smtp.stress", () => listeners().Select(l =>
-            new Measurement<int>(l.UnderStress ? 1 : 0, new KeyValuePair<string, object?>("listener", ListenerName(l.Kind)))), "",
+            new Measurement<int>(l.UnderStress ? 1 : 0, new KeyValuePair<string, object?>("listener", l.Kind.SettingName()))), "",
             "1 while the listener is under stress (limits.stress_timeout applies), else 0.");
     }
 

@@ -47,9 +47,7 @@ public static class CheckCommand
 
     private static List<Finding> Run(PortcullisSettings settings)
     {
-        var l = settings.Listeners;
-        var listeners = string.Join(", ", new[] { ("mx", l.Mx), ("submission", l.Submission), ("submissions", l.Submissions), ("metrics", l.Metrics) }
-            .Where(x => x.Item2 is not null).Select(x => $"{x.Item1} {x.Item2}"));
+        var listeners = string.Join(", ", settings.Listeners.Configured.Select(l => $"{l.Key} {l.Endpoint}"));
         var findings = new List<Finding>
         {
             new("configuration", Level.Ok, $"{settings.SourceFile ?? "built-in defaults"}: reads without error (host {settings.Server.Hostname}; {listeners})"),
@@ -74,12 +72,12 @@ public static class CheckCommand
             yield break;
         }
         var start = UnprivilegedPortStart();
-        foreach (var (key, endpoint) in new[] { ("listeners.mx", l.Mx), ("listeners.submission", l.Submission), ("listeners.submissions", l.Submissions), ("listeners.metrics", l.Metrics) })
+        foreach (var (key, endpoint) in l.Configured)
         {
-            if (endpoint is not null && endpoint.Port < start)
+            if (endpoint.Port < start)
             {
                 yield return new("listeners", Level.Warn,
-                    $"{key} ({endpoint}): ports below {start} need root or CAP_NET_BIND_SERVICE, which this user lacks: start the server as root (server.user drops to another user after binding) or give it the capability");
+                    $"listeners.{key} ({endpoint}): ports below {start} need root or CAP_NET_BIND_SERVICE, which this user lacks: start the server as root (server.user drops to another user after binding) or give it the capability");
             }
         }
     }

@@ -120,11 +120,11 @@ public static class ConfigLoader
             // System.Net.HttpListener on Linux parses no IPv6 literal in its prefix ("Invalid port in prefix").
             throw new ConfigException("listeners.metrics", $"'{v6}': the metrics endpoint takes an IPv4 ADDRESS:PORT (e.g. 127.0.0.1:9464)");
         }
-        foreach (var (name, smtp) in new[] { ("listeners.mx", listeners.Mx), ("listeners.submission", listeners.Submission), ("listeners.submissions", listeners.Submissions) })
+        foreach (var (name, smtp) in listeners.Configured.Where(l => l.Key != "metrics"))
         {
-            if (listeners.Metrics is { } m && smtp is not null && smtp.Port == m.Port && (smtp.Address.Equals(m.Address) || IsWildcard(smtp.Address) || IsWildcard(m.Address)))
+            if (listeners.Metrics is { } m && smtp.Port == m.Port && (smtp.Address.Equals(m.Address) || IsWildcard(smtp.Address) || IsWildcard(m.Address)))
             {
-                throw new ConfigException("listeners.metrics", $"'{m}' is also {name}: give the metrics endpoint a port of its own");
+                throw new ConfigException("listeners.metrics", $"'{m}' is also listeners.{name}: give the metrics endpoint a port of its own");
             }
         }
 

@@ -140,6 +140,6 @@ public sealed class ServerMetricsTests
     public void Listener_labels_are_the_names_of_their_settings()
     {
         // As in listeners.mx, listeners.submission, listeners.submissions.
-        Assert.Equal(["mx", "submission", "submissions"], Enum.GetValues<ListenerKind>().Select(ServerMetrics.ListenerName));
+        Assert.Equal(["mx", "submission", "submissions"], Enum.GetValues<ListenerKind>().Select(ListenerKindNames.SettingName));
     }
 }
